@@ -1,0 +1,4 @@
+//! conlink's network configuration: load, merge, interpolate, validate, enrich.
+pub mod model;
+
+pub use model::*;

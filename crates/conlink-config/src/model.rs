@@ -1,0 +1,310 @@
+//! The typed, validated and enriched network configuration.
+//!
+//! Everything downstream (planner, daemon, `--show-config`) works on these
+//! types; the loader is the only code that sees raw YAML/JSON.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use ipnet::IpNet;
+
+/// Interface type of a link (SPEC §4 `type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LinkType {
+    Veth,
+    Dummy,
+    Vlan,
+    Ipvlan,
+    Ipvtap,
+    Macvlan,
+    Macvtap,
+}
+
+impl LinkType {
+    pub const ALL: [LinkType; 7] = [
+        LinkType::Veth,
+        LinkType::Dummy,
+        LinkType::Vlan,
+        LinkType::Ipvlan,
+        LinkType::Ipvtap,
+        LinkType::Macvlan,
+        LinkType::Macvtap,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkType::Veth => "veth",
+            LinkType::Dummy => "dummy",
+            LinkType::Vlan => "vlan",
+            LinkType::Ipvlan => "ipvlan",
+            LinkType::Ipvtap => "ipvtap",
+            LinkType::Macvlan => "macvlan",
+            LinkType::Macvtap => "macvtap",
+        }
+    }
+
+    /// Types created as children of a host interface (`outer-dev`).
+    pub fn has_host_parent(self) -> bool {
+        matches!(
+            self,
+            LinkType::Vlan | LinkType::Ipvlan | LinkType::Ipvtap | LinkType::Macvlan | LinkType::Macvtap
+        )
+    }
+}
+
+impl fmt::Display for LinkType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for LinkType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        LinkType::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| format!("unknown link type {s:?} (expected one of veth, dummy, vlan, ipvlan, ipvtap, macvlan, macvtap)"))
+    }
+}
+
+/// Bridge implementation. `Auto` only appears before enrichment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BridgeMode {
+    Auto,
+    Ovs,
+    Linux,
+    Patch,
+}
+
+impl BridgeMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BridgeMode::Auto => "auto",
+            BridgeMode::Ovs => "ovs",
+            BridgeMode::Linux => "linux",
+            BridgeMode::Patch => "patch",
+        }
+    }
+}
+
+impl fmt::Display for BridgeMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for BridgeMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(BridgeMode::Auto),
+            "ovs" => Ok(BridgeMode::Ovs),
+            "linux" => Ok(BridgeMode::Linux),
+            "patch" => Ok(BridgeMode::Patch),
+            _ => Err(format!("unknown bridge mode {s:?} (expected auto, ovs, linux or patch)")),
+        }
+    }
+}
+
+/// Which containers a link or command applies to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Target {
+    /// Compose service name: every replica gets the link.
+    Service(String),
+    /// Full container name.
+    Container(String),
+}
+
+impl Target {
+    pub fn name(&self) -> &str {
+        match self {
+            Target::Service(s) | Target::Container(s) => s,
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Service(s) => write!(f, "service {s}"),
+            Target::Container(c) => write!(f, "container {c}"),
+        }
+    }
+}
+
+/// A 48-bit MAC address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MacAddr(pub [u8; 6]);
+
+impl MacAddr {
+    /// This address plus `n`, carrying across octets (replica increments).
+    pub fn add(self, n: u64) -> MacAddr {
+        let mut v: u64 = 0;
+        for b in self.0 {
+            v = (v << 8) | b as u64;
+        }
+        let v = v.wrapping_add(n) & 0xffff_ffff_ffff;
+        let mut out = [0u8; 6];
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = (v >> (8 * (5 - i))) as u8;
+        }
+        MacAddr(out)
+    }
+}
+
+impl fmt::Display for MacAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = self.0;
+        write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4], b[5])
+    }
+}
+
+impl FromStr for MacAddr {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = s.split(':').collect();
+        if parts.len() != 6 {
+            return Err(format!("{s:?} is not a MAC address (expected xx:xx:xx:xx:xx:xx)"));
+        }
+        let mut out = [0u8; 6];
+        for (o, p) in out.iter_mut().zip(parts) {
+            if p.len() != 2 {
+                return Err(format!("{s:?} is not a MAC address (expected xx:xx:xx:xx:xx:xx)"));
+            }
+            *o = u8::from_str_radix(p, 16).map_err(|_| format!("{s:?} is not a MAC address (bad hex {p:?})"))?;
+        }
+        Ok(MacAddr(out))
+    }
+}
+
+/// One parsed `route` entry: the arguments of `ip route add …`, device implied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteSpec {
+    /// Destination prefix; `None` means `default`.
+    pub dst: Option<IpNet>,
+    pub via: Option<IpAddr>,
+    /// Output device; `None` means the link's own `dev`.
+    pub dev: Option<String>,
+    pub metric: Option<u32>,
+    pub src: Option<IpAddr>,
+    pub table: Option<u32>,
+    /// `onlink` flag.
+    pub onlink: bool,
+    /// The string as the user wrote it (for messages and `--show-config`).
+    pub raw: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Proto {
+    Tcp,
+    Udp,
+}
+
+impl Proto {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+        }
+    }
+}
+
+/// One `forward` entry: `conlink_port:container_port/proto`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forward {
+    pub conlink_port: u16,
+    pub container_port: u16,
+    pub proto: Proto,
+}
+
+/// A link (interface) inside matching containers, after merge and enrichment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Link {
+    pub link_type: LinkType,
+    pub target: Target,
+    /// Interface name inside the container (default `eth0`).
+    pub dev: String,
+    /// Bridge in conlink's namespace (veth only).
+    pub bridge: Option<String>,
+    /// Explicit outer veth name, or the host parent of *vlan/*vtap links.
+    pub outer_dev: Option<String>,
+    /// Addresses (CIDR, host bits kept). Usually one; dual stack allows several.
+    pub ip: Vec<IpNet>,
+    /// Base MAC (random `c2:…` when not configured; never set for ipvlan/ipvtap).
+    pub mac: Option<MacAddr>,
+    /// MTU (default `--default-mtu`; `None` for *vlan links = parent's).
+    pub mtu: Option<u32>,
+    pub route: Vec<RouteSpec>,
+    pub nat: Option<IpAddr>,
+    /// Raw netem option strings (what follows `netem` in `tc qdisc add … netem`).
+    pub netem: Vec<String>,
+    pub mode: Option<String>,
+    pub vlanid: Option<u16>,
+    pub forward: Vec<Forward>,
+    /// Each entry is the argument vector of one `ethtool` call, without the device.
+    pub ethtool: Vec<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TunnelType {
+    Geneve,
+    Vxlan,
+}
+
+impl TunnelType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TunnelType::Geneve => "geneve",
+            TunnelType::Vxlan => "vxlan",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tunnel {
+    pub tunnel_type: TunnelType,
+    pub bridge: String,
+    pub remote: IpAddr,
+    pub vni: u32,
+    pub netem: Vec<String>,
+}
+
+impl Tunnel {
+    /// Device name in conlink's namespace: `TYPE-VNI`.
+    pub fn dev_name(&self) -> String {
+        format!("{}-{}", self.tunnel_type.as_str(), self.vni)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bridge {
+    pub name: String,
+    /// Resolved mode: never `Auto` after enrichment.
+    pub mode: BridgeMode,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommandLine {
+    /// Run as `sh -c STRING`.
+    Shell(String),
+    /// Run directly.
+    Argv(Vec<String>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Command {
+    pub target: Target,
+    pub command: CommandLine,
+}
+
+/// The whole merged, interpolated, validated and enriched configuration.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NetworkConfig {
+    pub bridges: BTreeMap<String, Bridge>,
+    pub tunnels: Vec<Tunnel>,
+    pub links: Vec<Link>,
+    pub commands: Vec<Command>,
+}

@@ -1,0 +1,116 @@
+//! One rtnetlink connection bound to one network namespace.
+//!
+//! A netlink socket talks to the namespace it was created in, forever. So
+//! the socket is created on a short-lived thread that joined the namespace
+//! (see `in_netns`), then handed to the tokio reactor in the caller's
+//! context; its connection future runs as a tokio task. No processes, no
+//! setns on runtime threads.
+
+use std::os::fd::{FromRawFd, IntoRawFd};
+
+use futures::TryStreamExt;
+use netlink_packet_route::link::LinkMessage;
+use netlink_sys::{protocols::NETLINK_ROUTE, Socket, TokioSocket};
+use rtnetlink::Handle;
+
+use crate::error::KernelError;
+use crate::in_netns::run_in_netns;
+use crate::netns::Netns;
+
+/// A netlink connection bound to one namespace. Cheap to clone; clones share
+/// the socket, so keep one per namespace and reuse it.
+#[derive(Clone, Debug)]
+pub struct Nl {
+    handle: Handle,
+    ns_inode: u64,
+}
+
+impl Nl {
+    /// Open a connection into `ns`. Must be called within a tokio runtime.
+    pub async fn connect(ns: &Netns) -> Result<Nl, KernelError> {
+        let op = "open netlink socket";
+        let socket = run_in_netns(ns.as_fd(), || {
+            let socket = Socket::new(NETLINK_ROUTE)?;
+            // Extended acks carry the kernel's reason ("mtu greater than
+            // device maximum"); cap_ack keeps error replies short. Both are
+            // best effort: old kernels lack them and errors still work.
+            let _ = socket.set_ext_ack(true);
+            let _ = socket.set_cap_ack(true);
+            Ok(socket)
+        })
+        .map_err(|e| KernelError::io(op, e))?;
+        // SAFETY: the fd comes straight from a Socket we own and give up here.
+        let socket = unsafe { TokioSocket::from_raw_fd(socket.into_raw_fd()) };
+        let (conn, handle, _) = rtnetlink::from_socket(socket);
+        tokio::spawn(conn);
+        Ok(Nl { handle, ns_inode: ns.inode() })
+    }
+
+    /// The raw rtnetlink handle, for requests this crate does not wrap yet.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Inode of the namespace this connection talks to (see `Netns::inode`).
+    pub fn netns_inode(&self) -> u64 {
+        self.ns_inode
+    }
+
+    /// Fetch one link message by name (a single RTM_GETLINK, not a dump).
+    pub(crate) async fn link_msg(&self, name: &str, op: &str) -> Result<Option<LinkMessage>, KernelError> {
+        check_ifname(op, name)?;
+        let mut replies = self.handle.link().get().match_name(name.to_string()).execute();
+        match replies.try_next().await {
+            Ok(m) => Ok(m),
+            Err(e) => {
+                let e = KernelError::from_rtnl(op, e);
+                if e.is_not_found() {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    /// Resolve an interface name to its index; NotFound if absent.
+    pub async fn index_of(&self, name: &str) -> Result<u32, KernelError> {
+        let op = format!("look up {name}");
+        match self.link_msg(name, &op).await? {
+            Some(m) => Ok(m.header.index),
+            None => Err(KernelError::not_found(op, format!("no interface named {name}"))),
+        }
+    }
+}
+
+/// Linux interface names: 1..=15 bytes, no '/', whitespace, ':' or NUL.
+/// Checked here so the user gets the name in the message instead of EINVAL.
+pub(crate) fn check_ifname(op: &str, name: &str) -> Result<(), KernelError> {
+    let bad = name.is_empty()
+        || name.len() > 15
+        || name == "."
+        || name == ".."
+        || name.chars().any(|c| c == '/' || c == ':' || c == '\0' || c.is_whitespace());
+    if bad {
+        return Err(KernelError::invalid(op, format!("bad interface name {name:?} (1-15 bytes, no '/', ':' or spaces)")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ifname_rules() {
+        assert!(check_ifname("x", "eth0").is_ok());
+        assert!(check_ifname("x", "h1_1-eth0").is_ok());
+        assert!(check_ifname("x", "123456789012345").is_ok());
+        let e = check_ifname("create veth", "1234567890123456").unwrap_err();
+        assert!(e.is_invalid());
+        assert!(e.to_string().contains("1234567890123456"), "{e}");
+        assert!(check_ifname("x", "").is_err());
+        assert!(check_ifname("x", "a/b").is_err());
+        assert!(check_ifname("x", "a b").is_err());
+    }
+}

@@ -1,0 +1,141 @@
+//! Command line, compatible with the original conlink (SPEC §3).
+
+use std::path::PathBuf;
+
+use clap::builder::FalseyValueParser;
+use clap::{ArgAction, Parser, Subcommand};
+use conlink_config::BridgeMode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "conlink",
+    version,
+    about = "Declarative layer-2/layer-3 networking for containers",
+    long_about = "conlink builds the links, bridges, tunnels and addresses declared in compose \
+                  files (x-network) or network files inside containers, and keeps them as \
+                  containers start, die and scale.",
+    after_help = "At least one of --network-file or --compose-file is required.\n\
+                  Example: conlink --compose-file examples/test1-compose.yaml --show-config"
+)]
+pub struct Cli {
+    /// More output on stderr.
+    #[arg(short, long, env = "VERBOSE", value_parser = FalseyValueParser::new(), action = ArgAction::SetTrue)]
+    pub verbose: bool,
+
+    /// Print the merged, enriched config as JSON and exit.
+    #[arg(long)]
+    pub show_config: bool,
+
+    /// Bridge mode for bridges that do not set one: auto|ovs|linux|patch.
+    #[arg(long, value_name = "MODE", env = "CONLINK_BRIDGE_MODE", default_value = "auto", value_parser = parse_bridge_mode)]
+    pub default_bridge_mode: BridgeMode,
+
+    /// Default MTU for non-*vlan links.
+    #[arg(long, value_name = "MTU", default_value_t = 65535, value_parser = clap::value_parser!(u32).range(68..=65535))]
+    pub default_mtu: u32,
+
+    /// Do not prepend "--offload tx off" to veth ethtool settings.
+    #[arg(long)]
+    pub keep_veth_offload: bool,
+
+    /// Network config file(s); repeatable, ':'-separated lists allowed.
+    #[arg(long, value_name = "FILE", num_args = 1.., action = ArgAction::Append)]
+    pub network_file: Vec<PathBuf>,
+
+    /// Compose file(s) whose x-network sections are read; same rules.
+    #[arg(long, value_name = "FILE", num_args = 1.., action = ArgAction::Append)]
+    pub compose_file: Vec<PathBuf>,
+
+    /// Compose project for matching `service` links [default: detected from conlink's own container labels].
+    #[arg(long, value_name = "NAME", env = "COMPOSE_PROJECT_NAME")]
+    pub compose_project: Option<String>,
+
+    /// JSON schema (JSON or YAML) to validate the config with [default: built-in].
+    #[arg(long, value_name = "FILE")]
+    pub config_schema: Option<PathBuf>,
+
+    /// Docker engine socket.
+    #[arg(long, value_name = "PATH", default_value = "/var/run/docker.sock")]
+    pub docker_socket: PathBuf,
+
+    /// Podman engine socket (Docker-compatible API).
+    #[arg(long, value_name = "PATH", default_value = "/var/run/podman/podman.sock")]
+    pub podman_socket: PathBuf,
+
+    /// Namespace holding the parents of *vlan/*vtap links: a netns path or a PID [default: PID 1's].
+    #[arg(long, value_name = "NETNS|PID", env = "CONLINK_HOST_NETNS")]
+    pub host_netns: Option<String>,
+
+    /// When conlink runs on the host (not in a container), the named network namespace
+    /// (/run/netns/NAME) that holds its bridges; created if missing, removed on exit.
+    #[arg(long, value_name = "NAME", env = "CONLINK_NETNS", default_value = "conlink")]
+    pub netns: String,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the merged, enriched config as JSON (same as --show-config).
+    ShowConfig,
+}
+
+fn parse_bridge_mode(s: &str) -> Result<BridgeMode, String> {
+    s.parse()
+}
+
+impl Cli {
+    pub fn has_config_files(&self) -> bool {
+        !self.network_file.is_empty() || !self.compose_file.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("conlink").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_match_the_original() {
+        let cli = parse(&["--network-file", "a.yaml"]).unwrap();
+        assert_eq!(cli.default_mtu, 65535);
+        assert_eq!(cli.docker_socket, PathBuf::from("/var/run/docker.sock"));
+        assert_eq!(cli.podman_socket, PathBuf::from("/var/run/podman/podman.sock"));
+        assert!(!cli.show_config);
+        assert!(!cli.keep_veth_offload);
+        assert!(cli.has_config_files());
+    }
+
+    #[test]
+    fn files_are_repeatable_and_take_several_values() {
+        let cli = parse(&["--network-file", "a.yaml", "b.yaml", "--compose-file", "c.yaml", "--network-file", "d:e"]).unwrap();
+        assert_eq!(cli.network_file, vec![PathBuf::from("a.yaml"), PathBuf::from("b.yaml"), PathBuf::from("d:e")]);
+        assert_eq!(cli.compose_file, vec![PathBuf::from("c.yaml")]);
+    }
+
+    #[test]
+    fn bad_bridge_mode_and_mtu_are_rejected() {
+        let e = parse(&["--network-file", "a", "--default-bridge-mode", "foo"]).unwrap_err();
+        assert!(e.to_string().contains("unknown bridge mode"), "{e}");
+        assert!(parse(&["--network-file", "a", "--default-mtu", "70000"]).is_err());
+        let cli = parse(&["--network-file", "a", "--default-bridge-mode", "patch", "--default-mtu", "5111"]).unwrap();
+        assert_eq!(cli.default_bridge_mode, BridgeMode::Patch);
+        assert_eq!(cli.default_mtu, 5111);
+    }
+
+    #[test]
+    fn no_files_is_detected() {
+        let cli = parse(&[]).unwrap();
+        assert!(!cli.has_config_files());
+    }
+}

@@ -1,0 +1,155 @@
+//! What conlink has built, per container, and whether the whole topology is up.
+
+use std::collections::HashMap;
+
+use conlink_config::NetworkConfig;
+
+/// State of one planned link of one container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkState {
+    Connected,
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkRecord {
+    pub link_index: usize,
+    pub dev: String,
+    /// Outer veth end in conlink's namespace (what must be deleted on cleanup).
+    pub outer: Option<String>,
+    pub state: LinkState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerRecord {
+    pub name: String,
+    pub links: Vec<LinkRecord>,
+}
+
+/// Everything conlink currently tracks. Kept behind one mutex; updates are short.
+#[derive(Debug, Default)]
+pub struct Tracker {
+    containers: HashMap<String, ContainerRecord>,
+    tunnels_up: bool,
+    announced: bool,
+}
+
+impl Tracker {
+    pub fn new(tunnels_needed: bool) -> Tracker {
+        Tracker { tunnels_up: !tunnels_needed, ..Default::default() }
+    }
+
+    pub fn set_container(&mut self, id: &str, record: ContainerRecord) {
+        self.containers.insert(id.to_string(), record);
+    }
+
+    pub fn remove_container(&mut self, id: &str) -> Option<ContainerRecord> {
+        self.containers.remove(id)
+    }
+
+    pub fn set_tunnels_up(&mut self, up: bool) {
+        self.tunnels_up = up;
+    }
+
+    pub fn containers(&self) -> impl Iterator<Item = (&String, &ContainerRecord)> {
+        self.containers.iter()
+    }
+
+    /// Every outer interface currently recorded (for cleanup).
+    pub fn outer_devs(&self) -> Vec<String> {
+        self.containers.values().flat_map(|c| c.links.iter().filter_map(|l| l.outer.clone())).collect()
+    }
+
+    /// True when every configured link exists in at least one running container, no
+    /// tracked link has failed, and every tunnel exists.
+    pub fn all_connected(&self, cfg: &NetworkConfig) -> bool {
+        if !self.tunnels_up {
+            return false;
+        }
+        let links = || self.containers.values().flat_map(|c| c.links.iter());
+        if links().any(|l| l.state != LinkState::Connected) {
+            return false;
+        }
+        (0..cfg.links.len()).all(|i| links().any(|l| l.link_index == i))
+    }
+
+    /// Returns true exactly once: the first time everything is connected.
+    pub fn announce_if_connected(&mut self, cfg: &NetworkConfig) -> bool {
+        if !self.announced && self.all_connected(cfg) {
+            self.announced = true;
+            return true;
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use conlink_config::{Link, LinkType, Target};
+
+    fn cfg(n: usize) -> NetworkConfig {
+        let link = Link {
+            link_type: LinkType::Veth,
+            target: Target::Service("s".into()),
+            dev: "eth0".into(),
+            bridge: Some("b".into()),
+            outer_dev: None,
+            ip: vec![],
+            mac: None,
+            mtu: None,
+            route: vec![],
+            nat: None,
+            netem: vec![],
+            mode: None,
+            vlanid: None,
+            forward: vec![],
+            ethtool: vec![],
+        };
+        NetworkConfig { links: vec![link; n], ..Default::default() }
+    }
+
+    fn rec(indexes: &[usize], state: LinkState) -> ContainerRecord {
+        ContainerRecord {
+            name: "c".into(),
+            links: indexes
+                .iter()
+                .map(|&i| LinkRecord { link_index: i, dev: format!("eth{i}"), outer: Some(format!("o{i}")), state: state.clone() })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn connected_only_when_every_link_exists_somewhere() {
+        let cfg = cfg(2);
+        let mut t = Tracker::new(false);
+        assert!(!t.all_connected(&cfg));
+        t.set_container("a", rec(&[0], LinkState::Connected));
+        assert!(!t.all_connected(&cfg));
+        t.set_container("b", rec(&[1], LinkState::Connected));
+        assert!(t.all_connected(&cfg));
+        assert_eq!(t.outer_devs().len(), 2);
+    }
+
+    #[test]
+    fn a_failed_link_is_never_counted_as_connected() {
+        let cfg = cfg(1);
+        let mut t = Tracker::new(false);
+        t.set_container("a", rec(&[0], LinkState::Connected));
+        t.set_container("b", rec(&[0], LinkState::Failed("boom".into())));
+        assert!(!t.all_connected(&cfg));
+        t.remove_container("b");
+        assert!(t.all_connected(&cfg));
+    }
+
+    #[test]
+    fn tunnels_must_be_up_and_announcement_happens_once() {
+        let cfg = cfg(1);
+        let mut t = Tracker::new(true);
+        t.set_container("a", rec(&[0], LinkState::Connected));
+        assert!(!t.announce_if_connected(&cfg));
+        t.set_tunnels_up(true);
+        assert!(t.announce_if_connected(&cfg));
+        assert!(!t.announce_if_connected(&cfg));
+    }
+}

@@ -1,0 +1,5 @@
+//! conlink: declarative layer-2/layer-3 networking for containers.
+pub mod cli;
+pub mod daemon;
+pub mod engine;
+pub mod plan;

@@ -1,0 +1,76 @@
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use conlink::cli::{Cli, Command};
+use conlink::daemon::{self, DaemonOptions};
+use conlink_config::{load, show_config, LoadOptions};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+
+    if !cli.has_config_files() {
+        eprintln!("conlink: either --network-file or --compose-file is required (see --help)");
+        return ExitCode::from(2);
+    }
+    let opts = LoadOptions {
+        network_files: cli.network_file.clone(),
+        compose_files: cli.compose_file.clone(),
+        default_bridge_mode: cli.default_bridge_mode,
+        default_mtu: cli.default_mtu,
+        keep_veth_offload: cli.keep_veth_offload,
+        ovs_available: ovs_module_present(),
+        schema_file: cli.config_schema.clone(),
+        env: std::env::vars().collect(),
+    };
+    let cfg = match load(&opts) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            eprintln!("conlink: invalid network configuration:");
+            for issue in &e.issues {
+                eprintln!("  {}: {}", issue.path, issue.message);
+            }
+            return ExitCode::from(1);
+        }
+    };
+    if cli.show_config || matches!(cli.command, Some(Command::ShowConfig)) {
+        println!("{}", serde_json::to_string_pretty(&show_config(&cfg)).expect("JSON values always serialise"));
+        return ExitCode::SUCCESS;
+    }
+
+    let dopts = DaemonOptions {
+        compose_project: cli.compose_project.clone(),
+        docker_socket: cli.docker_socket.clone(),
+        podman_socket: cli.podman_socket.clone(),
+        netns_name: cli.netns.clone(),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("conlink: cannot start runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(daemon::run(Arc::new(cfg), dopts)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("conlink: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logging(verbose: bool) {
+    let default = if verbose { "debug" } else { "info" };
+    let filter = EnvFilter::try_from_env("CONLINK_LOG").unwrap_or_else(|_| {
+        EnvFilter::new(format!("warn,conlink={default},conlink_kernel={default},conlink_config={default}"))
+    });
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr).init();
+}
+
+/// `auto` bridges become ovs only when the kernel has the openvswitch datapath.
+fn ovs_module_present() -> bool {
+    std::path::Path::new("/sys/module/openvswitch").exists()
+}

