@@ -28,10 +28,17 @@ impl Netns {
     }
 
     pub fn from_path(p: &Path) -> io::Result<Netns> {
-        let file = fs::File::open(p)
-            .map_err(|e| io::Error::new(e.kind(), format!("open network namespace {}: {e}", p.display())))?;
+        let file = fs::File::open(p).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("open network namespace {}: {e}", p.display()),
+            )
+        })?;
         let inode = file.metadata()?.ino();
-        Ok(Netns { fd: file.into(), inode })
+        Ok(Netns {
+            fd: file.into(),
+            inode,
+        })
     }
 
     pub fn from_pid(pid: u32) -> io::Result<Netns> {
@@ -46,7 +53,7 @@ impl Netns {
     /// A new namespace kept alive only by the returned fd (nothing in the
     /// filesystem to clean up).
     pub fn create_anonymous() -> io::Result<Netns> {
-        in_fresh_netns(|| Netns::current())
+        in_fresh_netns(Netns::current)
     }
 
     /// Like `ip netns add NAME`: a new namespace bind-mounted on
@@ -68,7 +75,12 @@ impl Netns {
                 MsFlags::MS_BIND,
                 None::<&str>,
             )
-            .map_err(|e| io::Error::new(io::Error::from(e).kind(), format!("bind-mount netns on {}: {e}", path.display())))
+            .map_err(|e| {
+                io::Error::new(
+                    io::Error::from(e).kind(),
+                    format!("bind-mount netns on {}: {e}", path.display()),
+                )
+            })
         });
         if let Err(e) = bound {
             let _ = fs::remove_file(&path);
@@ -84,9 +96,17 @@ impl Netns {
         match umount2(&path, MntFlags::MNT_DETACH) {
             Ok(()) | Err(nix::errno::Errno::EINVAL) => {}
             Err(nix::errno::Errno::ENOENT) => {
-                return Err(io::Error::new(io::ErrorKind::NotFound, format!("network namespace {name} does not exist")))
+                return Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("network namespace {name} does not exist"),
+                ))
             }
-            Err(e) => return Err(io::Error::new(io::Error::from(e).kind(), format!("umount {}: {e}", path.display()))),
+            Err(e) => {
+                return Err(io::Error::new(
+                    io::Error::from(e).kind(),
+                    format!("umount {}: {e}", path.display()),
+                ))
+            }
         }
         fs::remove_file(&path)
     }
@@ -102,7 +122,10 @@ impl Netns {
     }
 
     pub fn try_clone(&self) -> io::Result<Netns> {
-        Ok(Netns { fd: self.fd.try_clone()?, inode: self.inode })
+        Ok(Netns {
+            fd: self.fd.try_clone()?,
+            inode: self.inode,
+        })
     }
 }
 
@@ -122,7 +145,10 @@ impl AsFd for Netns {
 /// Names become file names: refuse anything that could escape /run/netns.
 fn named_path(name: &str) -> io::Result<PathBuf> {
     if name.is_empty() || name == "." || name == ".." || name.contains('/') || name.contains('\0') {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("invalid network namespace name {name:?}")));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("invalid network namespace name {name:?}"),
+        ));
     }
     Ok(Path::new(NETNS_RUN_DIR).join(name))
 }
@@ -131,7 +157,12 @@ fn named_path(name: &str) -> io::Result<PathBuf> {
 fn in_fresh_netns<R: Send>(f: impl FnOnce() -> io::Result<R> + Send) -> io::Result<R> {
     std::thread::scope(|s| {
         s.spawn(|| {
-            unshare(CloneFlags::CLONE_NEWNET).map_err(|e| io::Error::new(io::Error::from(e).kind(), format!("unshare(CLONE_NEWNET): {e}")))?;
+            unshare(CloneFlags::CLONE_NEWNET).map_err(|e| {
+                io::Error::new(
+                    io::Error::from(e).kind(),
+                    format!("unshare(CLONE_NEWNET): {e}"),
+                )
+            })?;
             f()
         })
         .join()
@@ -143,12 +174,29 @@ fn in_fresh_netns<R: Send>(f: impl FnOnce() -> io::Result<R> + Send) -> io::Resu
 /// mounts propagate to mount namespaces created later (e.g. containers that
 /// bind /run/netns). If it is not a mount point yet, bind it onto itself.
 fn prepare_run_dir() -> io::Result<()> {
-    fs::DirBuilder::new().recursive(true).mode(0o755).create(NETNS_RUN_DIR)?;
-    let shared = || mount(None::<&str>, NETNS_RUN_DIR, Some("none"), MsFlags::MS_SHARED | MsFlags::MS_REC, None::<&str>);
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(NETNS_RUN_DIR)?;
+    let shared = || {
+        mount(
+            None::<&str>,
+            NETNS_RUN_DIR,
+            Some("none"),
+            MsFlags::MS_SHARED | MsFlags::MS_REC,
+            None::<&str>,
+        )
+    };
     match shared() {
         Ok(()) => Ok(()),
         Err(nix::errno::Errno::EINVAL) => {
-            mount(Some(NETNS_RUN_DIR), NETNS_RUN_DIR, Some("none"), MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)?;
+            mount(
+                Some(NETNS_RUN_DIR),
+                NETNS_RUN_DIR,
+                Some("none"),
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                None::<&str>,
+            )?;
             shared()?;
             Ok(())
         }

@@ -17,7 +17,12 @@ use crate::netns::Netns;
 pub fn sysctl_in(ns: &Netns, key: &str, value: &str) -> io::Result<()> {
     let path = sysctl_path(key)?;
     run_in_netns(ns.as_fd(), || {
-        fs::write(&path, value).map_err(|e| io::Error::new(e.kind(), format!("write {value:?} to {}: {e}", path.display())))
+        fs::write(&path, value).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("write {value:?} to {}: {e}", path.display()),
+            )
+        })
     })
 }
 
@@ -32,9 +37,16 @@ pub fn sysctl_get_in(ns: &Netns, key: &str) -> io::Result<String> {
 }
 
 fn sysctl_path(key: &str) -> io::Result<PathBuf> {
-    let rel = if key.contains('/') { key.trim_start_matches('/').to_string() } else { key.replace('.', "/") };
+    let rel = if key.contains('/') {
+        key.trim_start_matches('/').to_string()
+    } else {
+        key.replace('.', "/")
+    };
     if rel.is_empty() || rel.split('/').any(|c| c.is_empty() || c == "..") {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("invalid sysctl key {key:?}")));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("invalid sysctl key {key:?}"),
+        ));
     }
     Ok(PathBuf::from("/proc/sys").join(rel))
 }
@@ -45,7 +57,10 @@ mod tests {
 
     #[test]
     fn keys_map_to_proc_paths() {
-        assert_eq!(sysctl_path("net.ipv4.ip_forward").unwrap(), PathBuf::from("/proc/sys/net/ipv4/ip_forward"));
+        assert_eq!(
+            sysctl_path("net.ipv4.ip_forward").unwrap(),
+            PathBuf::from("/proc/sys/net/ipv4/ip_forward")
+        );
         assert_eq!(
             sysctl_path("net/ipv4/conf/eth0.5/forwarding").unwrap(),
             PathBuf::from("/proc/sys/net/ipv4/conf/eth0.5/forwarding")

@@ -1,7 +1,9 @@
 //! Apply one container's planned links to the kernel, all or nothing.
 
 use conlink_config::{LinkType, RouteSpec};
-use conlink_kernel::{KernelError, Netns, Nl, Route};
+use std::collections::HashMap;
+
+use conlink_kernel::{KernelError, Netns, Nl, Route, VethRequest};
 use thiserror::Error;
 use tracing::{debug, warn};
 
@@ -23,6 +25,8 @@ pub enum LinkError {
 /// Where conlink's own bridges live and how to reach them.
 pub struct BridgeSide<'a> {
     pub nl: &'a Nl,
+    /// Interface index of each bridge, resolved once at start.
+    pub bridge_index: &'a HashMap<String, u32>,
 }
 
 /// Builds every planned link of the container whose init process is `pid`.
@@ -68,20 +72,27 @@ async fn build_all(
                 if bridge_side.nl.delete_link(outer).await.map_err(kerr)? {
                     debug!(outer, "removed stale outer interface");
                 }
-                bridge_side
-                    .nl
-                    .create_veth(outer, &p.dev, ns, p.mac.map(|m| m.0), p.mtu)
-                    .await
-                    .map_err(kerr)?;
+                let master = match &p.bridge {
+                    Some(b) => Some(*bridge_side.bridge_index.get(b).ok_or_else(|| LinkError::NotImplemented {
+                        container: container.into(),
+                        link_index: p.link_index,
+                        dev: p.dev.clone(),
+                        what: format!("bridge {b} (not created at start)"),
+                    })?),
+                    None => None,
+                };
+                // One request creates both ends, names, MACs, MTU, bridge port and outer up state.
+                let mut req = VethRequest::new(outer, &p.dev, ns);
+                req.inner_mac = p.mac.map(|m| m.0);
+                req.mtu = p.mtu;
+                req.master = master;
+                req.outer_up = true;
+                bridge_side.nl.create_veth_with(&req).await.map_err(kerr)?;
                 created.push(outer.to_string());
                 for addr in &p.ip {
                     inner.add_address(&p.dev, *addr).await.map_err(kerr)?;
                 }
                 inner.set_up(&p.dev, true).await.map_err(kerr)?;
-                if let Some(bridge) = &p.bridge {
-                    bridge_side.nl.set_master(outer, Some(bridge)).await.map_err(kerr)?;
-                }
-                bridge_side.nl.set_up(outer, true).await.map_err(kerr)?;
             }
             other => {
                 return Err(LinkError::NotImplemented {

@@ -38,6 +38,7 @@ struct Shared {
     cfg: Arc<NetworkConfig>,
     scope: ProjectScope,
     bridge_nl: Nl,
+    bridge_index: HashMap<String, u32>,
     tracker: Mutex<Tracker>,
     /// Serialises work on one container: a die that overtakes its own start must wait.
     container_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -83,10 +84,15 @@ pub async fn run(cfg: Arc<NetworkConfig>, opts: DaemonOptions) -> Result<()> {
         bail!("tunnels are not supported by this build of conlink yet (/tunnels)");
     }
 
+    let mut bridge_index = HashMap::new();
+    for b in &created_bridges {
+        bridge_index.insert(b.clone(), bridge_nl.index_of(b).await?);
+    }
     let shared = Arc::new(Shared {
         cfg: cfg.clone(),
         scope,
         bridge_nl,
+        bridge_index,
         tracker: Mutex::new(Tracker::new(!cfg.tunnels.is_empty())),
         container_locks: Mutex::new(HashMap::new()),
         started,
@@ -239,7 +245,7 @@ async fn handle_start(shared: Arc<Shared>, engine: EngineClient, c: ContainerInf
         rollback(&shared.bridge_nl, &outer).await;
     }
     let t0 = Instant::now();
-    let side = BridgeSide { nl: &shared.bridge_nl };
+    let side = BridgeSide { nl: &shared.bridge_nl, bridge_index: &shared.bridge_index };
     let result = connect_container(&side, &c.name, pid, &planned).await;
     let (state, ok) = match &result {
         Ok(_) => (LinkState::Connected, true),

@@ -1,0 +1,106 @@
+//! Address helpers: strict CIDR parsing and replica increments.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+
+/// Parses `ADDR/PREFIX` keeping the host bits (`10.0.0.5/24` stays .5).
+/// A bare address is not a CIDR: conlink needs the prefix for the route.
+pub fn parse_cidr(s: &str) -> Result<IpNet, String> {
+    let bad = || format!("{s:?} is not a CIDR (expected ADDRESS/PREFIX, e.g. 10.0.0.1/24 or 2001:db8::1/64)");
+    let (addr, prefix) = s.split_once('/').ok_or_else(bad)?;
+    let addr: IpAddr = addr.parse().map_err(|_| bad())?;
+    if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_digit()) || prefix.len() > 3 {
+        return Err(bad());
+    }
+    let prefix: u8 = prefix.parse().map_err(|_| bad())?;
+    IpNet::new(addr, prefix).map_err(|_| {
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        format!("{s:?} is not a CIDR (prefix {prefix} is larger than {max})")
+    })
+}
+
+/// Parses a plain IP address (v4 or v6).
+pub fn parse_ip(s: &str) -> Result<IpAddr, String> {
+    s.parse().map_err(|_| format!("{s:?} is not an IP address"))
+}
+
+/// `net`'s address plus `n`, same prefix (wrapping within the family).
+/// Replica `n` (1-based) of a service uses `increment_ip(net, n - 1)`.
+pub fn increment_ip(net: &IpNet, n: u32) -> IpNet {
+    match net {
+        IpNet::V4(v4) => {
+            let a = u32::from(v4.addr()).wrapping_add(n);
+            IpNet::V4(Ipv4Net::new(Ipv4Addr::from(a), v4.prefix_len()).expect("prefix unchanged"))
+        }
+        IpNet::V6(v6) => {
+            let a = u128::from(v6.addr()).wrapping_add(n as u128);
+            IpNet::V6(Ipv6Net::new(Ipv6Addr::from(a), v6.prefix_len()).expect("prefix unchanged"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net(s: &str) -> IpNet {
+        parse_cidr(s).unwrap()
+    }
+
+    #[test]
+    fn cidr_keeps_host_bits() {
+        assert_eq!(net("10.0.0.5/24").to_string(), "10.0.0.5/24");
+        assert_eq!(net("2001:db8::7/64").to_string(), "2001:db8::7/64");
+        assert_eq!(net("0.0.0.0/0").to_string(), "0.0.0.0/0");
+    }
+
+    #[test]
+    fn cidr_rejects_bad_input() {
+        for s in [
+            "10.0.0.300/24",
+            "10.0.0.1",
+            "10.0.0.1/",
+            "10.0.0.1/33",
+            "10.0.0.1/-1",
+            "10.0.0/24",
+            "2001:db8::1/129",
+            "x/24",
+            "10.0.0.1/24/1",
+            "10.0.0.1/ 24",
+            "",
+        ] {
+            let e = parse_cidr(s).unwrap_err();
+            assert!(e.contains("is not a CIDR"), "{s}: {e}");
+        }
+        assert!(parse_cidr("10.0.0.1/33").unwrap_err().contains("larger than 32"));
+    }
+
+    #[test]
+    fn ip_parse() {
+        assert!(parse_ip("192.0.2.1").is_ok());
+        assert!(parse_ip("2001:db8::1").is_ok());
+        assert_eq!(parse_ip("192.0.2.256").unwrap_err(), "\"192.0.2.256\" is not an IP address");
+    }
+
+    #[test]
+    fn increment_v4_simple_and_zero() {
+        assert_eq!(increment_ip(&net("10.0.1.1/16"), 0), net("10.0.1.1/16"));
+        assert_eq!(increment_ip(&net("10.0.1.1/16"), 1), net("10.0.1.2/16"));
+        assert_eq!(increment_ip(&net("10.0.1.1/16"), 4), net("10.0.1.5/16"));
+    }
+
+    #[test]
+    fn increment_v4_carries_across_octets() {
+        assert_eq!(increment_ip(&net("10.0.0.255/16"), 1), net("10.0.1.0/16"));
+        assert_eq!(increment_ip(&net("10.0.255.254/8"), 3), net("10.1.0.1/8"));
+        assert_eq!(increment_ip(&net("10.255.255.255/8"), 1), net("11.0.0.0/8"));
+    }
+
+    #[test]
+    fn increment_v6_carries() {
+        assert_eq!(increment_ip(&net("2001:db8::1/64"), 1), net("2001:db8::2/64"));
+        assert_eq!(increment_ip(&net("2001:db8::ffff/64"), 1), net("2001:db8::1:0/64"));
+        assert_eq!(increment_ip(&net("2001:db8::ffff:ffff/96"), 2), net("2001:db8::1:0:1/96"));
+    }
+}

@@ -1,0 +1,94 @@
+//! Links naming the same target and `dev` are one interface: merge them
+//! (later keys win), keeping the position of the first. This runs before
+//! validation because an entry may only add keys to a link defined
+//! elsewhere (e.g. a network file adding `mtu` to a compose service's link).
+
+use serde_json::{Map, Value};
+
+/// Merges duplicate links in `doc["links"]`. Returns, for each resulting
+/// link, the indices of the original entries merged into it (for messages).
+pub fn merge_links(doc: &mut Value) -> Vec<Vec<usize>> {
+    let Some(links) = doc.get_mut("links").and_then(Value::as_array_mut) else {
+        return Vec::new();
+    };
+    let mut merged: Vec<(Option<LinkKey>, Value)> = Vec::new();
+    let mut origin = Vec::new();
+    for (i, l) in std::mem::take(links).into_iter().enumerate() {
+        let Value::Object(obj) = l.clone() else {
+            // Not an object: keep it for the schema to report.
+            merged.push((None, l));
+            origin.push(vec![i]);
+            continue;
+        };
+        let key = link_key(&obj);
+        match merged.iter().position(|(k, _)| k.is_some() && *k == key) {
+            Some(pos) => {
+                let existing = merged[pos].1.as_object_mut().expect("keyed entries are objects");
+                for (k, v) in obj {
+                    existing.insert(k, v);
+                }
+                origin[pos].push(i);
+            }
+            None => {
+                merged.push((key, Value::Object(obj)));
+                origin.push(vec![i]);
+            }
+        }
+    }
+    *links = merged.into_iter().map(|(_, m)| m).collect();
+    origin
+}
+
+/// (target kind, target name, dev).
+type LinkKey = (String, String, String);
+
+/// The link's identity; `None` when it has no target (never merged).
+fn link_key(l: &Map<String, Value>) -> Option<LinkKey> {
+    let (kind, name) = ["service", "container"].iter().find_map(|k| l.get(*k).and_then(Value::as_str).map(|n| (k.to_string(), n.to_string())))?;
+    let dev = l.get("dev").and_then(Value::as_str).unwrap_or("eth0").to_string();
+    Some((kind, name, dev))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn same_target_and_dev_merge_later_wins() {
+        let mut doc = json!({"links": [
+            {"service": "a", "bridge": "s1", "ip": "10.0.0.1/24"},
+            {"service": "b", "bridge": "s1"},
+            {"service": "a", "dev": "eth0", "ip": "10.0.0.9/24", "mtu": 1500}
+        ]});
+        assert_eq!(merge_links(&mut doc), [vec![0, 2], vec![1]]);
+        assert_eq!(doc["links"], json!([
+            {"service": "a", "bridge": "s1", "ip": "10.0.0.9/24", "dev": "eth0", "mtu": 1500},
+            {"service": "b", "bridge": "s1"}
+        ]));
+    }
+
+    #[test]
+    fn different_dev_or_target_kind_stay_apart() {
+        let mut doc = json!({"links": [
+            {"service": "a", "bridge": "s1"},
+            {"service": "a", "dev": "eth1", "bridge": "s2"},
+            {"container": "a", "bridge": "s3"}
+        ]});
+        assert_eq!(merge_links(&mut doc), [vec![0], vec![1], vec![2]]);
+        assert_eq!(doc["links"].as_array().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn links_without_target_are_not_merged() {
+        let mut doc = json!({"links": [{"bridge": "s1"}, {"bridge": "s1"}, 5]});
+        assert_eq!(merge_links(&mut doc), [vec![0], vec![1], vec![2]]);
+        assert_eq!(doc["links"][2], 5);
+    }
+
+    #[test]
+    fn no_links_is_fine() {
+        let mut doc = json!({});
+        assert!(merge_links(&mut doc).is_empty());
+    }
+}

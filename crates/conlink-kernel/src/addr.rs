@@ -1,0 +1,72 @@
+//! Interface addresses (RTM_NEWADDR / RTM_GETADDR), IPv4 and IPv6.
+
+use std::net::IpAddr;
+
+use futures::TryStreamExt;
+use ipnet::IpNet;
+use netlink_packet_route::address::{
+    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage,
+};
+
+use crate::error::KernelError;
+use crate::link::rename_op;
+use crate::nl::Nl;
+
+impl Nl {
+    /// Add `addr` (e.g. 192.0.2.1/24, 2001:db8::1/64) to `dev`. An address
+    /// that is already there is fine. IPv6 addresses skip duplicate address
+    /// detection (IFA_F_NODAD) so they are usable immediately.
+    pub async fn add_address(&self, dev: &str, addr: IpNet) -> Result<(), KernelError> {
+        let op = format!("add address {addr} to {dev}");
+        let index = self.index_of(dev).await.map_err(|e| rename_op(e, &op))?;
+        let mut req = self
+            .handle()
+            .address()
+            .add(index, addr.addr(), addr.prefix_len());
+        if addr.addr().is_ipv6() {
+            let m = req.message_mut();
+            m.header.flags |= AddressHeaderFlags::Nodad;
+            m.attributes
+                .push(AddressAttribute::Flags(AddressFlags::Nodad));
+        }
+        match req.execute().await {
+            Ok(()) => Ok(()),
+            Err(e) => match KernelError::from_rtnl(op, e) {
+                e if e.is_exists() => Ok(()),
+                e => Err(e),
+            },
+        }
+    }
+
+    /// Addresses on `dev` (including kernel-made IPv6 link-local ones).
+    pub async fn addresses(&self, dev: &str) -> Result<Vec<IpNet>, KernelError> {
+        let op = format!("list addresses of {dev}");
+        let index = self.index_of(dev).await.map_err(|e| rename_op(e, &op))?;
+        let msgs: Vec<AddressMessage> = self
+            .handle()
+            .address()
+            .get()
+            .set_link_index_filter(index)
+            .execute()
+            .try_collect()
+            .await
+            .map_err(|e| KernelError::from_rtnl(op, e))?;
+        Ok(msgs.iter().filter_map(address_of).collect())
+    }
+}
+
+/// The interface's own address: IFA_LOCAL when present (it differs from
+/// IFA_ADDRESS only on point-to-point links, where IFA_ADDRESS is the peer).
+fn address_of(m: &AddressMessage) -> Option<IpNet> {
+    let mut local = None;
+    let mut address = None;
+    for a in &m.attributes {
+        match a {
+            AddressAttribute::Local(ip) => local = Some(*ip),
+            AddressAttribute::Address(ip) => address = Some(*ip),
+            _ => {}
+        }
+    }
+    let ip: IpAddr = local.or(address)?;
+    IpNet::new(ip, m.header.prefix_len).ok()
+}

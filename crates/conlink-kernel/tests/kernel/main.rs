@@ -1,0 +1,12 @@
+//! Kernel tests for conlink-kernel. They need root (CAP_NET_ADMIN +
+//! CAP_SYS_ADMIN) and create only throwaway namespaces, which a Drop guard
+//! deletes even when an assertion fails. Without root each test prints
+//! "skipped: needs root (CAP_NET_ADMIN)" and passes.
+
+mod common;
+mod errors;
+mod links;
+mod namespaces;
+mod routes;
+mod scale;
+mod traffic;

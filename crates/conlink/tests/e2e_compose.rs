@@ -1,0 +1,106 @@
+//! End to end: the original's test1 and test2 topologies with real dockerd and
+//! `docker compose`, conlink running from its image and on the host.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::{connected_ms, docker_available, examples, Compose, HostConlink};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn wait_for_addr(c: &Compose, service: &str, index: u32, dev: &str, addr: &str) {
+    let start = Instant::now();
+    loop {
+        if c.ip_addr(service, index, dev).contains(addr) {
+            return;
+        }
+        assert!(start.elapsed() < CONNECT_TIMEOUT, "{service}[{index}] never got {addr} on {dev}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn test1_router_and_three_switches_in_compose() {
+    if !docker_available("test1_router_and_three_switches_in_compose") {
+        return;
+    }
+    let file = examples().join("test1-compose.yaml");
+    let c = Compose::new("t1c", &[&file]);
+    c.ok(&["up", "-d"]);
+    let log = c.wait_log("network", "All links connected", CONNECT_TIMEOUT);
+    support::say(&format!("test1 (compose): All links connected after {:?} ms", connected_ms(&log)));
+
+    // What a user checks: names, addresses, MTU, and pings across the router.
+    assert!(c.ip_addr("r0", 1, "eth-s2").contains("172.16.0.1/12"));
+    assert!(c.ip_addr("h3", 1, "eth0").contains("10.0.0.100/8"));
+    assert!(c.ip_link("h1", 1, "eth0").contains("mtu 65535"), "{}", c.ip_link("h1", 1, "eth0"));
+    assert!(c.ip_link("h1", 1, "eth0").contains("link/ether c2:"), "random MACs start with c2");
+    c.ping("h1", 1, "10.0.0.100");
+    c.ping("h1", 1, "172.16.0.100");
+    c.ping("h3", 1, "192.168.1.100");
+    c.ping("h2", 1, "10.0.0.100");
+
+    // A restarted host is reconnected.
+    c.ok(&["restart", "-t", "0", "h3"]);
+    wait_for_addr(&c, "h3", 1, "eth0", "10.0.0.100/8");
+    c.ping("h1", 1, "10.0.0.100");
+}
+
+#[test]
+fn test2_network_file_and_scaling_in_compose() {
+    if !docker_available("test2_network_file_and_scaling_in_compose") {
+        return;
+    }
+    let file = examples().join("test2-compose.yaml");
+    let c = Compose::new("t2c", &[&file]);
+    // Containers first, then conlink: measures containers running → All links connected.
+    c.ok(&["up", "-d", "node", "internet"]);
+    c.ok(&["up", "-d", "network"]);
+    let log = c.wait_log("network", "All links connected", CONNECT_TIMEOUT);
+    support::say(&format!("test2 (compose, 2 nodes pre-existing): All links connected {:?} ms after conlink started", connected_ms(&log)));
+
+    assert!(c.ip_addr("node", 1, "eth0").contains("10.0.1.1/16"));
+    assert!(c.ip_addr("node", 2, "eth0").contains("10.0.1.2/16"));
+    c.ping("node", 1, "203.0.113.8");
+    c.ping("node", 2, "10.0.1.1");
+
+    c.ok(&["up", "-d", "--scale", "node=5"]);
+    for n in 3..=5 {
+        wait_for_addr(&c, "node", n, "eth0", &format!("10.0.1.{n}/16"));
+    }
+    c.ping("node", 2, "10.0.1.5");
+    c.ping("node", 5, "203.0.113.8");
+    c.ping("node", 5, "10.0.1.1");
+
+    // Scaling down removes the replicas and their links; the rest keeps working.
+    c.ok(&["up", "-d", "--scale", "node=2"]);
+    c.ping("node", 2, "203.0.113.8");
+}
+
+#[test]
+fn test1_with_conlink_on_the_host() {
+    if !docker_available("test1_with_conlink_on_the_host") {
+        return;
+    }
+    let file = examples().join("test1-compose.yaml");
+    let c = Compose::new("t1h", &[&file]);
+    c.ok(&["up", "-d", "r0", "h1", "h2", "h3"]);
+    let netns = support::unique("cl");
+    let file_s = file.to_str().unwrap();
+    let mut conlink = HostConlink::start(
+        &["--compose-file", file_s, "--compose-project", &c.project, "--netns", &netns],
+        &[],
+    );
+    let log = conlink.wait_log("All links connected", CONNECT_TIMEOUT);
+    support::say(&format!("test1 (host): All links connected after {:?} ms", connected_ms(&log)));
+    assert!(std::path::Path::new("/run/netns").join(&netns).exists(), "bridges live in /run/netns/{netns}");
+    c.ping("h1", 1, "10.0.0.100");
+    c.ping("h3", 1, "172.16.0.100");
+
+    let status = conlink.stop();
+    assert!(status.success(), "conlink exit status {status}:\n{}", conlink.log());
+    assert!(!std::path::Path::new("/run/netns").join(&netns).exists(), "netns removed on exit");
+    // Removing the outer veth ends took the container ends with them.
+    assert_eq!(c.ip_link("h1", 1, "eth0"), "", "h1 still has eth0 after conlink exited");
+}

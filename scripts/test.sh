@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The project's test command (README "Test"): installs and starts what is missing
+# (dockerd, compose plugin, test images), builds once, runs every test suite, and
+# stops what it started.
+#   scripts/test.sh            # everything
+#   SKIP_WEB=1 scripts/test.sh # without the headless-browser page test
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+# A missing dockerd or image is a failure here, not a skip.
+export CONLINK_E2E_REQUIRED=1
+
+log_dir=$(mktemp -d /tmp/conlink-test.XXXXXX)
+started_env=0
+cleanup() {
+    if [ "$started_env" = 1 ]; then scripts/test-env.sh down || true; fi
+}
+trap cleanup EXIT
+
+echo "== environment"
+scripts/test-env.sh up
+started_env=1
+
+echo "== build (one static debug build serves tests and the image)"
+cargo build --workspace --bins
+cargo test --workspace --no-run 2>&1 | tail -n 3
+scripts/build-image.sh debug
+
+echo "== cargo test (unit, kernel, engine, e2e)"
+set +e
+cargo test --workspace -- --test-threads=2 2>&1 | tee "$log_dir/cargo-test.log"
+cargo_rc=${PIPESTATUS[0]}
+set -e
+
+web_passed=0 web_failed=0
+if [ "${SKIP_WEB:-0}" != 1 ] && [ -x tests/web/test-web.sh ]; then
+    echo "== web page in headless chromium"
+    if tests/web/test-web.sh; then web_passed=1; else web_failed=1; fi
+fi
+
+passed=$(grep -Eo '[0-9]+ passed' "$log_dir/cargo-test.log" | awk '{s+=$1} END {print s+0}')
+failed=$(grep -Eo '[0-9]+ failed' "$log_dir/cargo-test.log" | awk '{s+=$1} END {print s+0}')
+ignored=$(grep -Eo '[0-9]+ ignored' "$log_dir/cargo-test.log" | awk '{s+=$1} END {print s+0}')
+skips=$(grep -c '^skipped' "$log_dir/cargo-test.log" || true)
+echo "== skips reported by tests: $skips"
+grep '^skipped' "$log_dir/cargo-test.log" || true
+passed=$((passed + web_passed))
+failed=$((failed + web_failed))
+if [ "$cargo_rc" != 0 ] && [ "$failed" = 0 ]; then failed=1; fi
+echo "tests: $passed passed, $failed failed, $ignored skipped"
+[ "$failed" = 0 ]
