@@ -34,9 +34,19 @@ fn parse(argv: &[OsString]) -> Result<Args, String> {
     let command = match &rest[2..] {
         [] => Vec::new(),
         [sep, cmd @ ..] if sep == "--" => cmd.to_vec(),
-        [other, ..] => return Err(format!("unexpected argument '{}' (put the command after --)", other.to_string_lossy())),
+        [other, ..] => {
+            return Err(format!(
+                "unexpected argument '{}' (put the command after --)",
+                other.to_string_lossy()
+            ))
+        }
     };
-    Ok(Args { template, src, dst, command })
+    Ok(Args {
+        template,
+        src,
+        dst,
+        command,
+    })
 }
 
 pub fn main(argv: Vec<OsString>) -> i32 {
@@ -47,7 +57,10 @@ pub fn main(argv: Vec<OsString>) -> i32 {
             return 2;
         }
     };
-    let options = tree::Options { template: args.template, verbose: true };
+    let options = tree::Options {
+        template: args.template,
+        verbose: true,
+    };
     match tree::overlay(&args.src, &args.dst, &options) {
         Ok(stats) => eprintln!(
             "Copied {} files, {} symlinks from '{}' to '{}'",

@@ -1,7 +1,7 @@
 //! `{{VAR}}` substitution for `copy -T`.
 //!
-//! A token is `{{` + one or more characters that are not whitespace or braces
-//! + `}}` (the original's rule). Known variables are replaced by their value;
+//! A token is `{{`, then one or more characters that are not whitespace or
+//! braces, then `}}` (the original's rule). Known variables are replaced by their value;
 //! unknown ones are left exactly as written and reported, so a typo is seen
 //! instead of silently becoming an empty string. Works on bytes: binary files
 //! pass through unchanged unless they contain such a token.
@@ -42,7 +42,9 @@ pub fn render(input: &[u8], lookup: impl Fn(&str) -> Option<Vec<u8>>) -> Rendere
 /// If `s` starts with a token, its variable name and the token's length.
 fn token_at(s: &[u8]) -> Option<(&str, usize)> {
     let body = s.strip_prefix(b"{{")?;
-    let end = body.iter().position(|&b| b == b'}' || b == b'{' || b.is_ascii_whitespace())?;
+    let end = body
+        .iter()
+        .position(|&b| b == b'}' || b == b'{' || b.is_ascii_whitespace())?;
     if end == 0 || !body[end..].starts_with(b"}}") {
         return None;
     }
@@ -71,7 +73,10 @@ mod tests {
     #[test]
     fn replaces_known_keeps_unknown() {
         let r = render(b"x={{FOO}} y={{NOPE}} z={{FOO}}{{EMPTY}}.", env);
-        assert_eq!(String::from_utf8(r.output).unwrap(), "x=foo-value y={{NOPE}} z=foo-value.");
+        assert_eq!(
+            String::from_utf8(r.output).unwrap(),
+            "x=foo-value y={{NOPE}} z=foo-value."
+        );
         assert_eq!(r.replaced, vec!["FOO", "EMPTY"]);
         assert_eq!(r.unknown, vec!["NOPE"]);
     }
@@ -85,7 +90,15 @@ mod tests {
 
     #[test]
     fn non_tokens_untouched() {
-        for s in ["{{}}", "{{ FOO }}", "{FOO}", "{{FOO}", "{{FO{O}}", "}}{{", "{{{FOO}}}"] {
+        for s in [
+            "{{}}",
+            "{{ FOO }}",
+            "{FOO}",
+            "{{FOO}",
+            "{{FO{O}}",
+            "}}{{",
+            "{{{FOO}}}",
+        ] {
             let r = render(s.as_bytes(), env);
             let expect = if s == "{{{FOO}}}" { "{foo-value}" } else { s };
             assert_eq!(String::from_utf8(r.output).unwrap(), expect, "input {s}");

@@ -31,7 +31,8 @@ pub struct Stats {
 }
 
 pub fn overlay(src: &Path, dst: &Path, opts: &Options) -> Result<Stats, String> {
-    let src_meta = fs::metadata(src).map_err(|e| format!("cannot read '{}': {e}", src.display()))?;
+    let src_meta =
+        fs::metadata(src).map_err(|e| format!("cannot read '{}': {e}", src.display()))?;
     if !src_meta.is_dir() {
         return Err(format!("not a directory: '{}'", src.display()));
     }
@@ -39,7 +40,11 @@ pub fn overlay(src: &Path, dst: &Path, opts: &Options) -> Result<Stats, String> 
     // Copying a tree into itself would recurse forever or delete its own input.
     let (csrc, cdst) = (canonical(src)?, canonical(dst)?);
     if cdst.starts_with(&csrc) {
-        return Err(format!("destination '{}' is inside source '{}'", dst.display(), src.display()));
+        return Err(format!(
+            "destination '{}' is inside source '{}'",
+            dst.display(),
+            src.display()
+        ));
     }
     let mut stats = Stats::default();
     copy_dir_contents(src, dst, opts, &mut stats)?;
@@ -50,7 +55,12 @@ fn canonical(p: &Path) -> Result<PathBuf, String> {
     fs::canonicalize(p).map_err(|e| format!("cannot resolve '{}': {e}", p.display()))
 }
 
-fn copy_dir_contents(src: &Path, dst: &Path, opts: &Options, stats: &mut Stats) -> Result<(), String> {
+fn copy_dir_contents(
+    src: &Path,
+    dst: &Path,
+    opts: &Options,
+    stats: &mut Stats,
+) -> Result<(), String> {
     let ctx = |e: io::Error, p: &Path| format!("'{}': {e}", p.display());
     let mut entries: Vec<_> = fs::read_dir(src)
         .map_err(|e| ctx(e, src))?
@@ -64,7 +74,12 @@ fn copy_dir_contents(src: &Path, dst: &Path, opts: &Options, stats: &mut Stats) 
         if kind.is_dir() {
             let existed = match fs::symlink_metadata(&to) {
                 Ok(m) if m.is_dir() => true,
-                Ok(_) => return Err(format!("cannot replace non-directory '{}' with a directory", to.display())),
+                Ok(_) => {
+                    return Err(format!(
+                        "cannot replace non-directory '{}' with a directory",
+                        to.display()
+                    ))
+                }
                 Err(_) => false,
             };
             if !existed {
@@ -95,8 +110,13 @@ fn copy_dir_contents(src: &Path, dst: &Path, opts: &Options, stats: &mut Stats) 
 /// through a symlink and read-only targets are replaced, like `cp -a`.
 fn remove_non_dir(path: &Path) -> Result<(), String> {
     match fs::symlink_metadata(path) {
-        Ok(m) if m.is_dir() => Err(format!("cannot replace directory '{}' with a file", path.display())),
-        Ok(_) => fs::remove_file(path).map_err(|e| format!("cannot replace '{}': {e}", path.display())),
+        Ok(m) if m.is_dir() => Err(format!(
+            "cannot replace directory '{}' with a file",
+            path.display()
+        )),
+        Ok(_) => {
+            fs::remove_file(path).map_err(|e| format!("cannot replace '{}': {e}", path.display()))
+        }
         Err(_) => Ok(()),
     }
 }
@@ -109,7 +129,7 @@ fn copy_file(from: &Path, to: &Path, mode: u32, opts: &Options) -> Result<(), St
     }
     let input = fs::read(from).map_err(|e| ctx(e, from))?;
     let rendered = template::render(&input, |name| {
-        std::env::var_os(name).map(|v| std::os::unix::ffi::OsStringExt::into_vec(v))
+        std::env::var_os(name).map(std::os::unix::ffi::OsStringExt::into_vec)
     });
     if opts.verbose {
         for name in &rendered.replaced {
@@ -117,7 +137,11 @@ fn copy_file(from: &Path, to: &Path, mode: u32, opts: &Options) -> Result<(), St
         }
     }
     if !rendered.unknown.is_empty() {
-        let names: Vec<String> = rendered.unknown.iter().map(|n| format!("{{{{{n}}}}}")).collect();
+        let names: Vec<String> = rendered
+            .unknown
+            .iter()
+            .map(|n| format!("{{{{{n}}}}}"))
+            .collect();
         eprintln!(
             "copy: warning: {} in '{}' not set in the environment; left unchanged",
             names.join(", "),

@@ -15,13 +15,19 @@ pub struct Settings {
 impl Settings {
     pub fn from_env() -> Settings {
         let get = |name: &str, default: &str| {
-            env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string())
+            env::var(name)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| default.to_string())
         };
         Settings {
             modes_dir: get("MODES_DIR", "./modes"),
             env_file: get("ENV_FILE", ".env"),
             files_dir: get("MDC_FILES_DIR", "./.files"),
-            docker_compose: get("DOCKER_COMPOSE", "docker compose").split_whitespace().map(String::from).collect(),
+            docker_compose: get("DOCKER_COMPOSE", "docker compose")
+                .split_whitespace()
+                .map(String::from)
+                .collect(),
             verbose: env::var("VERBOSE").is_ok_and(|v| !v.is_empty()),
         }
     }

@@ -46,7 +46,9 @@ fn link_label(link: &Link) -> String {
 pub fn render(t: &Topology) -> String {
     let mut out = String::from("digraph conlink {\n");
     out.push_str("  graph [compound=true, splines=true, fontname=\"Helvetica\"];\n");
-    out.push_str("  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=12];\n");
+    out.push_str(
+        "  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=12];\n",
+    );
     out.push_str("  edge [dir=none, fontname=\"Helvetica\", fontsize=10];\n\n");
 
     out.push_str("  subgraph cluster_conlink {\n    label=\"conlink network namespace\";\n    style=\"rounded,filled\"; fillcolor=\"#c5d1e7\"; color=\"#7396a0\";\n");
@@ -55,19 +57,36 @@ pub fn render(t: &Topology) -> String {
             Some(m) => format!("bridge {name}\n({m})"),
             None => format!("bridge {name}"),
         };
-        out.push_str(&format!("    {} [label={}, fillcolor=\"#c8badc\", color=\"#6e509f\"];\n", q(&format!("bridge:{name}")), q(&label)));
+        out.push_str(&format!(
+            "    {} [label={}, fillcolor=\"#c8badc\", color=\"#6e509f\"];\n",
+            q(&format!("bridge:{name}")),
+            q(&label)
+        ));
     }
     for tun in &t.tunnels {
         let dev = format!("{}-{}", tun.tunnel_type, tun.vni);
-        out.push_str(&format!("    {} [label={}, fillcolor=\"#a5f5a5\"];\n", q(&format!("tunnel:{dev}")), q(&dev)));
+        out.push_str(&format!(
+            "    {} [label={}, fillcolor=\"#a5f5a5\"];\n",
+            q(&format!("tunnel:{dev}")),
+            q(&dev)
+        ));
     }
     out.push_str("  }\n\n");
 
-    let parents: Vec<&str> = unique(t.links.iter().filter(|l| l.is_host_child()).filter_map(|l| l.outer_dev.as_deref()));
+    let parents: Vec<&str> = unique(
+        t.links
+            .iter()
+            .filter(|l| l.is_host_child())
+            .filter_map(|l| l.outer_dev.as_deref()),
+    );
     if !parents.is_empty() {
         out.push_str("  subgraph cluster_host {\n    label=\"host\";\n    style=\"rounded,filled\"; fillcolor=\"#f5f5f5\"; color=\"#666666\";\n");
         for p in &parents {
-            out.push_str(&format!("    {} [label={}, fillcolor=\"#e8e8c8\", color=\"#af6b4e\"];\n", q(&format!("host:{p}")), q(&format!("host interface {p}"))));
+            out.push_str(&format!(
+                "    {} [label={}, fillcolor=\"#e8e8c8\", color=\"#af6b4e\"];\n",
+                q(&format!("host:{p}")),
+                q(&format!("host interface {p}"))
+            ));
         }
         out.push_str("  }\n\n");
     }
@@ -77,7 +96,11 @@ pub fn render(t: &Topology) -> String {
             Kind::Service => ("service", "#c1d0d7"),
             Kind::Container => ("container", "#dfe8f1"),
         };
-        out.push_str(&format!("  {} [label={}, fillcolor=\"{fill}\"];\n", node_id(n.kind, &n.name), q(&format!("{word} {}", n.name))));
+        out.push_str(&format!(
+            "  {} [label={}, fillcolor=\"{fill}\"];\n",
+            node_id(n.kind, &n.name),
+            q(&format!("{word} {}", n.name))
+        ));
     }
     out.push('\n');
 
@@ -96,7 +119,10 @@ pub fn render(t: &Topology) -> String {
                 // A link with nothing outside the container (dummy): drawn as
                 // a small interface node next to its container.
                 let id = q(&format!("intf:{i}"));
-                out.push_str(&format!("  {id} [label={}, shape=ellipse, fillcolor=\"#e8e8c8\"];\n", q(&link.dev)));
+                out.push_str(&format!(
+                    "  {id} [label={}, shape=ellipse, fillcolor=\"#e8e8c8\"];\n",
+                    q(&link.dev)
+                ));
                 out.push_str(&format!("  {from} -> {id} [label={label}];\n"));
             }
         }
@@ -104,9 +130,18 @@ pub fn render(t: &Topology) -> String {
     for tun in &t.tunnels {
         let dev = q(&format!("tunnel:{}-{}", tun.tunnel_type, tun.vni));
         let remote = q(&format!("remote:{}", tun.remote));
-        out.push_str(&format!("  {remote} [label={}, fillcolor=\"#a5f5a5\"];\n", q(&format!("remote host {}", tun.remote))));
-        out.push_str(&format!("  {} -> {dev};\n", q(&format!("bridge:{}", tun.bridge))));
-        out.push_str(&format!("  {dev} -> {remote} [label={}];\n", q(&format!("{} vni {}", tun.tunnel_type, tun.vni))));
+        out.push_str(&format!(
+            "  {remote} [label={}, fillcolor=\"#a5f5a5\"];\n",
+            q(&format!("remote host {}", tun.remote))
+        ));
+        out.push_str(&format!(
+            "  {} -> {dev};\n",
+            q(&format!("bridge:{}", tun.bridge))
+        ));
+        out.push_str(&format!(
+            "  {dev} -> {remote} [label={}];\n",
+            q(&format!("{} vni {}", tun.tunnel_type, tun.vni))
+        ));
     }
     out.push_str("}\n");
     out

@@ -5,8 +5,8 @@
 mod args;
 mod conditions;
 mod netinfo;
-mod tcp;
 mod sys;
+mod tcp;
 
 use std::ffi::OsString;
 use std::time::{Duration, Instant};
@@ -71,7 +71,11 @@ fn wait_for(
             return Err(1);
         }
         if !announced {
-            eprintln!("Waiting for {} (retry every {}s)", cond.describe(), interval.as_secs_f64());
+            eprintln!(
+                "Waiting for {} (retry every {}s)",
+                cond.describe(),
+                interval.as_secs_f64()
+            );
             announced = true;
         }
         std::thread::sleep(remaining.map_or(interval, |r| r.min(interval)));

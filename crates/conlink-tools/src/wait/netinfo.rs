@@ -24,7 +24,10 @@ pub fn interface_has_ip(ifname: &str) -> bool {
 
 /// `/proc/net/route`: header line, then `Iface Destination Gateway …`.
 pub fn has_ipv4_route(table: &str, ifname: &str) -> bool {
-    table.lines().skip(1).any(|line| line.split_whitespace().next() == Some(ifname))
+    table
+        .lines()
+        .skip(1)
+        .any(|line| line.split_whitespace().next() == Some(ifname))
 }
 
 /// `/proc/net/if_inet6`: `ADDR IFINDEX PREFIXLEN SCOPE FLAGS IFNAME` in hex.
@@ -44,7 +47,8 @@ pub fn has_ipv6_address(table: &str, ifname: &str) -> bool {
 mod tests {
     use super::*;
 
-    const ROUTE_TABLE: &str = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
+    const ROUTE_TABLE: &str =
+        "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
         eth0\t00000000\t0100000A\t0003\t0\t0\t0\t00000000\t0\t0\t0\n\
         eth1\t0000000A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
 

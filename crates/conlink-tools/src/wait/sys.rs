@@ -21,7 +21,9 @@ pub fn set_umask(mask: u32) {
 /// Kills every process in the process group `pgid` (one we created for a
 /// `-c` command), so a shell's children do not outlive the deadline.
 pub fn kill_process_group(pgid: u32) {
-    let Ok(pgid) = i32::try_from(pgid) else { return };
+    let Ok(pgid) = i32::try_from(pgid) else {
+        return;
+    };
     if pgid > 1 {
         // SAFETY: plain syscall on integers; a negative pid addresses the group.
         unsafe {
