@@ -10,11 +10,11 @@
 # fresh machine, so it must install whatever is missing itself.
 set -euo pipefail
 
-STATE_DIR=/tmp/dockerd
+STATE_DIR=${TEST_ENV_STATE_DIR:-/tmp/dockerd}
 DATA_ROOT=$STATE_DIR/data
 LOG=$STATE_DIR/log
 PID_FILE=$STATE_DIR/started-by-test-env.pid
-LOCK=$STATE_DIR/test-env.lock
+LOCK=$STATE_DIR/test-env.flock
 COMPOSE_VENV=/opt/compose-venv
 PLUGIN_DIR=/usr/local/lib/docker/cli-plugins
 PACKAGES=(docker.io busybox-static iproute2 iputils-ping nftables ethtool python3-venv)
@@ -80,7 +80,8 @@ start_dockerd() {
     else
         mkdir -p "$DATA_ROOT"
         # setsid: dockerd must outlive this script and its terminal.
-        setsid dockerd --data-root "$DATA_ROOT" >"$LOG" 2>&1 </dev/null &
+        # 9>&-: it must not inherit our lock fd, or it would hold the lock forever.
+        setsid dockerd --data-root "$DATA_ROOT" >"$LOG" 2>&1 </dev/null 9>&- &
         pid=$!
         echo "$pid" >"$PID_FILE"
         say "dockerd: started pid $pid (data root $DATA_ROOT, log $LOG)"

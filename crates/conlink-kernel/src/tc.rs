@@ -1,11 +1,11 @@
-//! Traffic control over rtnetlink: patch mode (ingress qdisc + u32 filter
-//! + mirred redirect) and netem root qdiscs. Messages are built here and
+//! Traffic control over rtnetlink: patch mode (ingress qdisc, u32 filter
+//! and mirred redirect) and netem root qdiscs. Messages are built here and
 //! sent on the namespace's connection; no `tc` processes.
 
 use futures::{StreamExt, TryStreamExt};
 use netlink_packet_core::{
-    DefaultNla, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL,
-    NLM_F_REPLACE, NLM_F_REQUEST,
+    DefaultNla, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE,
+    NLM_F_REQUEST,
 };
 use netlink_packet_route::tc::{
     TcActionAttribute, TcActionMirrorOption, TcActionOption, TcAttribute, TcFilterU32Option,
@@ -103,7 +103,11 @@ pub(crate) fn netem_qdisc_message(index: i32, netem: &Netem) -> TcMessage {
 
 impl Nl {
     /// Send one tc request and wait for the ack.
-    async fn tc_request(&self, msg: RouteNetlinkMessage, flags: u16) -> Result<(), rtnetlink::Error> {
+    async fn tc_request(
+        &self,
+        msg: RouteNetlinkMessage,
+        flags: u16,
+    ) -> Result<(), rtnetlink::Error> {
         let mut req = NetlinkMessage::from(msg);
         req.header.flags = NLM_F_REQUEST | NLM_F_ACK | flags;
         let mut handle = self.handle().clone();
@@ -118,7 +122,8 @@ impl Nl {
 
     async fn index_i32(&self, dev: &str) -> Result<i32, KernelError> {
         let idx = self.index_of(dev).await?;
-        i32::try_from(idx).map_err(|_| KernelError::invalid(format!("look up {dev}"), "ifindex out of range"))
+        i32::try_from(idx)
+            .map_err(|_| KernelError::invalid(format!("look up {dev}"), "ifindex out of range"))
     }
 
     /// Patch one direction: every frame arriving on `from_dev` leaves
@@ -142,10 +147,14 @@ impl Nl {
         if self.mirred_target(from_dev).await? == Some(to) {
             return Ok(());
         }
-        let msg = redirect_filter_message(from as u32, to).map_err(|d| KernelError::invalid(&op, d))?;
-        self.tc_request(RouteNetlinkMessage::NewTrafficFilter(msg), NLM_F_CREATE | NLM_F_EXCL)
-            .await
-            .map_err(|e| tc_error(&op, "u32 classifier or mirred action", e))
+        let msg =
+            redirect_filter_message(from as u32, to).map_err(|d| KernelError::invalid(&op, d))?;
+        self.tc_request(
+            RouteNetlinkMessage::NewTrafficFilter(msg),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
+        .await
+        .map_err(|e| tc_error(&op, "u32 classifier or mirred action", e))
     }
 
     /// True if `dev` has an ingress filter with a mirred action.
@@ -273,9 +282,15 @@ mod tests {
         // tc_gen: index, capab, action(4 = STOLEN), refcnt, bindcnt; then
         // eaction (1 = TCA_EGRESS_REDIR), ifindex.
         let gen: Vec<u8> = [0u32.to_ne_bytes(), 0u32.to_ne_bytes(), 4i32.to_ne_bytes()].concat();
-        assert!(buf.windows(gen.len()).any(|w| w == gen), "STOLEN in {buf:?}");
+        assert!(
+            buf.windows(gen.len()).any(|w| w == gen),
+            "STOLEN in {buf:?}"
+        );
         let tail: Vec<u8> = [1i32.to_ne_bytes(), 9u32.to_ne_bytes()].concat();
-        assert!(buf.windows(tail.len()).any(|w| w == tail), "eaction+ifindex in {buf:?}");
+        assert!(
+            buf.windows(tail.len()).any(|w| w == tail),
+            "eaction+ifindex in {buf:?}"
+        );
         assert!(buf.windows(7).any(|w| w == b"mirred\0"));
     }
 

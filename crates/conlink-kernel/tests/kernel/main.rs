@@ -3,10 +3,15 @@
 //! deletes even when an assertion fails. Without root each test prints
 //! "skipped: needs root (CAP_NET_ADMIN)" and passes.
 
+mod children;
 mod common;
 mod errors;
+mod ethtool;
 mod links;
 mod namespaces;
+mod nat;
 mod routes;
 mod scale;
+mod tc;
 mod traffic;
+mod tunnels;

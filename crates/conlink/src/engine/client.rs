@@ -1,0 +1,171 @@
+//! The engine client: a socket-parametrised Docker API client (bollard).
+//! Podman is served by the same code through its Docker-compatible socket.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use bollard::container::LogOutput;
+use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
+use bollard::query_parameters::{EventsOptionsBuilder, ListContainersOptionsBuilder};
+use bollard::Docker;
+use futures::{Stream, StreamExt, TryStreamExt};
+
+use super::convert;
+use super::error::EngineError;
+use super::types::{ContainerInfo, EngineEvent, EngineKind, ExecOutput};
+
+/// Seconds bollard waits for a response head. Streaming bodies (events,
+/// exec output) are not subject to it.
+const REQUEST_TIMEOUT_SECS: u64 = 120;
+
+/// How many containers are inspected at once when listing.
+const INSPECT_CONCURRENCY: usize = 8;
+
+#[derive(Clone, Debug)]
+pub struct EngineClient {
+    kind: EngineKind,
+    socket: PathBuf,
+    docker: Docker,
+}
+
+impl EngineClient {
+    /// Connect to the engine listening on the unix `socket` and negotiate
+    /// the API version: bollard defaults to a newer API than e.g.
+    /// dockerd 20.10 (API 1.41) accepts.
+    pub async fn connect(kind: EngineKind, socket: &Path) -> Result<EngineClient, EngineError> {
+        if !socket.exists() {
+            return Err(EngineError::SocketMissing { kind, path: socket.to_path_buf() });
+        }
+        let connect_err = |source| EngineError::Connect { kind, path: socket.to_path_buf(), source };
+        let path = socket.to_str().ok_or_else(|| {
+            connect_err(bollard::errors::Error::SocketNotFoundError(socket.display().to_string()))
+        })?;
+        let docker = Docker::connect_with_unix(path, REQUEST_TIMEOUT_SECS, bollard::API_DEFAULT_VERSION)
+            .map_err(connect_err)?
+            .negotiate_version()
+            .await
+            .map_err(connect_err)?;
+        Ok(EngineClient { kind, socket: socket.to_path_buf(), docker })
+    }
+
+    pub fn kind(&self) -> EngineKind {
+        self.kind
+    }
+
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// All running containers, each inspected (the list call does not carry
+    /// the init PID). Containers that stop while we look are left out.
+    pub async fn list_running(&self) -> Result<Vec<ContainerInfo>, EngineError> {
+        let opts = ListContainersOptionsBuilder::new().all(false).build();
+        let summaries = self
+            .docker
+            .list_containers(Some(opts))
+            .await
+            .map_err(|e| EngineError::api(self.kind, "list containers", None, e))?;
+        let ids: Vec<String> = summaries.into_iter().filter_map(|s| s.id).collect();
+        let inspected: Vec<Result<ContainerInfo, EngineError>> = futures::stream::iter(ids)
+            .map(|id| async move { self.inspect(&id).await })
+            .buffer_unordered(INSPECT_CONCURRENCY)
+            .collect()
+            .await;
+        let mut out = Vec::with_capacity(inspected.len());
+        for r in inspected {
+            match r {
+                Ok(c) if c.running => out.push(c),
+                Ok(_) | Err(EngineError::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// Inspect one container by id or name.
+    pub async fn inspect(&self, id: &str) -> Result<ContainerInfo, EngineError> {
+        let resp = self
+            .docker
+            .inspect_container(id, None)
+            .await
+            .map_err(|e| EngineError::api(self.kind, "inspect", Some(id), e))?;
+        convert::container_info(self.kind, resp).map_err(|reason| EngineError::BadResponse {
+            kind: self.kind,
+            call: "inspect",
+            container: id.to_string(),
+            reason,
+        })
+    }
+
+    /// Container start/die events from now on. The stream ends when the
+    /// engine closes the connection (e.g. restarts); callers resubscribe and
+    /// reconcile.
+    pub fn events(&self) -> impl Stream<Item = Result<EngineEvent, EngineError>> + Send + 'static {
+        let mut filters: HashMap<&str, Vec<&str>> = HashMap::from([("type", vec!["container"])]);
+        // Podman names the die event differently internally; filter its
+        // actions client-side only, so no event is lost to a name mismatch.
+        if self.kind == EngineKind::Docker {
+            filters.insert("event", vec!["start", "die"]);
+        }
+        let opts = EventsOptionsBuilder::new().filters(&filters).build();
+        let kind = self.kind;
+        self.docker
+            .events(Some(opts))
+            .map_err(move |e| EngineError::api(kind, "events", None, e))
+            .try_filter_map(|msg| futures::future::ready(Ok(convert::engine_event(&msg))))
+    }
+
+    /// Run `argv` in container `id` (like `docker exec`), wait for it to end
+    /// and return its combined stdout+stderr and exit code.
+    pub async fn exec(&self, id: &str, argv: Vec<String>) -> Result<ExecOutput, EngineError> {
+        let api = |call, e| EngineError::api(self.kind, call, Some(id), e);
+        let created = self
+            .docker
+            .create_exec(
+                id,
+                CreateExecOptions::<String> {
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    cmd: Some(argv),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| api("exec create", e))?;
+        let started = self
+            .docker
+            .start_exec(&created.id, Some(StartExecOptions { detach: false, ..Default::default() }))
+            .await
+            .map_err(|e| api("exec start", e))?;
+        let mut output = String::new();
+        match started {
+            StartExecResults::Attached { output: mut stream, .. } => {
+                while let Some(chunk) = stream.next().await {
+                    match chunk.map_err(|e| api("exec output", e))? {
+                        LogOutput::StdOut { message }
+                        | LogOutput::StdErr { message }
+                        | LogOutput::Console { message } => {
+                            output.push_str(&String::from_utf8_lossy(&message))
+                        }
+                        LogOutput::StdIn { .. } => {}
+                    }
+                }
+            }
+            StartExecResults::Detached => {
+                return Err(EngineError::BadResponse {
+                    kind: self.kind,
+                    call: "exec start",
+                    container: id.to_string(),
+                    reason: "exec was detached although attach was requested".into(),
+                })
+            }
+        }
+        let inspected = self
+            .docker
+            .inspect_exec(&created.id)
+            .await
+            .map_err(|e| api("exec inspect", e))?;
+        Ok(ExecOutput { exit_code: inspected.exit_code, output })
+    }
+}

@@ -1,0 +1,109 @@
+//! Pure conversions from bollard's wire models to conlink's types, kept apart
+//! from the I/O so they can be unit-tested with hand-built answers.
+
+use bollard::models::{ContainerInspectResponse, EventMessage, EventMessageTypeEnum};
+
+use super::types::{ContainerInfo, EngineEvent, EngineKind};
+
+/// Build a [`ContainerInfo`] from an inspect answer; Err(reason) when the
+/// answer lacks the container id.
+pub(crate) fn container_info(
+    kind: EngineKind,
+    resp: ContainerInspectResponse,
+) -> Result<ContainerInfo, String> {
+    let id = resp.id.filter(|id| !id.is_empty()).ok_or("no container id")?;
+    let state = resp.state.unwrap_or_default();
+    let running = state.running.unwrap_or(false);
+    // Docker reports Pid 0 for stopped containers; only a positive PID of a
+    // running container names a live network namespace.
+    let pid = state
+        .pid
+        .filter(|_| running)
+        .and_then(|p| u32::try_from(p).ok())
+        .filter(|&p| p > 0);
+    let name = resp.name.unwrap_or_default().trim_start_matches('/').to_string();
+    let labels = resp.config.and_then(|c| c.labels).unwrap_or_default();
+    Ok(ContainerInfo { id, name, pid, running, labels, engine: kind })
+}
+
+/// Map an engine event to the lifecycle events conlink cares about.
+/// Podman's compat API has been seen to say "died" where Docker says "die".
+pub(crate) fn engine_event(msg: &EventMessage) -> Option<EngineEvent> {
+    match msg.typ {
+        Some(EventMessageTypeEnum::CONTAINER) | None => {}
+        Some(_) => return None,
+    }
+    let id = msg.actor.as_ref()?.id.clone().filter(|id| !id.is_empty())?;
+    match msg.action.as_deref()? {
+        "start" => Some(EngineEvent::Start { id }),
+        "die" | "died" => Some(EngineEvent::Die { id }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bollard::models::{ContainerConfig, ContainerState, EventActor};
+    use std::collections::HashMap;
+
+    fn inspect(running: bool, pid: i64) -> ContainerInspectResponse {
+        ContainerInspectResponse {
+            id: Some("c0ffee".into()),
+            name: Some("/lab-node-1".into()),
+            state: Some(ContainerState { running: Some(running), pid: Some(pid), ..Default::default() }),
+            config: Some(ContainerConfig {
+                labels: Some(HashMap::from([(
+                    "com.docker.compose.container-number".to_string(),
+                    "1".to_string(),
+                )])),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn running_container_has_pid_and_clean_name() {
+        let c = container_info(EngineKind::Docker, inspect(true, 1234)).unwrap();
+        assert_eq!(c.id, "c0ffee");
+        assert_eq!(c.name, "lab-node-1");
+        assert_eq!(c.pid, Some(1234));
+        assert!(c.running);
+        assert_eq!(c.compose_index(), Some(1));
+        assert_eq!(c.engine, EngineKind::Docker);
+    }
+
+    #[test]
+    fn stopped_container_has_no_pid() {
+        let c = container_info(EngineKind::Podman, inspect(false, 0)).unwrap();
+        assert_eq!(c.pid, None);
+        assert!(!c.running);
+    }
+
+    #[test]
+    fn missing_id_is_rejected() {
+        let mut r = inspect(true, 1);
+        r.id = None;
+        assert!(container_info(EngineKind::Docker, r).is_err());
+    }
+
+    fn event(typ: Option<EventMessageTypeEnum>, action: &str) -> EventMessage {
+        EventMessage {
+            typ,
+            action: Some(action.into()),
+            actor: Some(EventActor { id: Some("c1".into()), attributes: None }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn start_and_die_events_are_mapped_others_ignored() {
+        let c = Some(EventMessageTypeEnum::CONTAINER);
+        assert_eq!(engine_event(&event(c, "start")), Some(EngineEvent::Start { id: "c1".into() }));
+        assert_eq!(engine_event(&event(c, "die")), Some(EngineEvent::Die { id: "c1".into() }));
+        assert_eq!(engine_event(&event(c, "died")), Some(EngineEvent::Die { id: "c1".into() }));
+        assert_eq!(engine_event(&event(c, "exec_start: sh")), None);
+        assert_eq!(engine_event(&event(Some(EventMessageTypeEnum::NETWORK), "start")), None);
+    }
+}
