@@ -67,7 +67,14 @@ fn init_logging(verbose: bool) {
     let filter = EnvFilter::try_from_env("CONLINK_LOG").unwrap_or_else(|_| {
         EnvFilter::new(format!("warn,conlink={default},conlink_kernel={default},conlink_config={default}"))
     });
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr).init();
+    // Colour only on a terminal: logs are grepped (`All links connected`) and parsed by tools.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 /// `auto` bridges become ovs only when the kernel has the openvswitch datapath.

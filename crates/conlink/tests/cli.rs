@@ -23,9 +23,11 @@ fn show_config_of_test1_lists_bridges_and_services() {
     let out = conlink(&["--compose-file", file.to_str().unwrap(), "--show-config"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let bridges: Vec<&String> = v["bridges"].as_object().unwrap().keys().collect();
+    let mut bridges: Vec<&String> = v["bridges"].as_object().unwrap().keys().collect();
+    bridges.sort();
     assert_eq!(bridges, ["s1", "s2", "s3"]);
-    let services: Vec<&String> = v["services"].as_object().unwrap().keys().collect();
+    let mut services: Vec<&String> = v["services"].as_object().unwrap().keys().collect();
+    services.sort();
     assert_eq!(services, ["h1", "h2", "h3", "r0"]);
     assert_eq!(v["bridges"]["s1"]["mode"], "linux", "auto resolves to linux without the openvswitch module");
     assert_eq!(v["services"]["r0"]["links"].as_array().unwrap().len(), 3);

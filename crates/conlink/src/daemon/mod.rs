@@ -240,7 +240,8 @@ async fn handle_start(shared: Arc<Shared>, engine: EngineClient, c: ContainerInf
     let lock = shared.lock_for(&c.id);
     let _guard = lock.lock().await;
     // A restarted container arrives here again: drop what the previous incarnation had.
-    if let Some(old) = shared.tracker.lock().unwrap().remove_container(&c.id) {
+    let previous = shared.tracker.lock().unwrap().remove_container(&c.id);
+    if let Some(old) = previous {
         let outer: Vec<String> = old.links.iter().filter_map(|l| l.outer.clone()).collect();
         rollback(&shared.bridge_nl, &outer).await;
     }
@@ -310,7 +311,8 @@ async fn run_command(engine: EngineClient, id: String, name: String, command: Co
 async fn handle_die(shared: Arc<Shared>, id: String) {
     let lock = shared.lock_for(&id);
     let _guard = lock.lock().await;
-    let Some(old) = shared.tracker.lock().unwrap().remove_container(&id) else { return };
+    let removed = shared.tracker.lock().unwrap().remove_container(&id);
+    let Some(old) = removed else { return };
     // The container's namespace is usually gone already, taking the veth pairs with it;
     // deleting what is left covers containers that were only paused or whose netns is held open.
     let outer: Vec<String> = old.links.iter().filter_map(|l| l.outer.clone()).collect();
@@ -319,7 +321,7 @@ async fn handle_die(shared: Arc<Shared>, id: String) {
 }
 
 async fn cleanup(shared: &Shared, bridges: &[String], ns: &BridgeNamespace) {
-    let outer = shared.tracker.lock().unwrap().outer_devs();
+    let outer = { shared.tracker.lock().unwrap().outer_devs() };
     info!(links = outer.len(), bridges = bridges.len(), "removing links and bridges");
     rollback(&shared.bridge_nl, &outer).await;
     for b in bridges {

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bollard::container::LogOutput;
 use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
@@ -98,9 +99,14 @@ impl EngineClient {
         })
     }
 
-    /// Container start/die events from now on. The stream ends when the
-    /// engine closes the connection (e.g. restarts); callers resubscribe and
-    /// reconcile.
+    /// Container start/die events from the moment of this call on. The
+    /// stream ends when the engine closes the connection (e.g. restarts);
+    /// callers resubscribe and reconcile.
+    ///
+    /// The HTTP request is only sent when the stream is first polled, so
+    /// `since` is set to now: events between this call and the first poll
+    /// are replayed by the engine instead of lost. Callers can therefore
+    /// subscribe first, then list, and miss nothing in between.
     pub fn events(&self) -> impl Stream<Item = Result<EngineEvent, EngineError>> + Send + 'static {
         let mut filters: HashMap<&str, Vec<&str>> = HashMap::from([("type", vec!["container"])]);
         // Podman names the die event differently internally; filter its
@@ -108,7 +114,7 @@ impl EngineClient {
         if self.kind == EngineKind::Docker {
             filters.insert("event", vec!["start", "die"]);
         }
-        let opts = EventsOptionsBuilder::new().filters(&filters).build();
+        let opts = EventsOptionsBuilder::new().since(&unix_now()).filters(&filters).build();
         let kind = self.kind;
         self.docker
             .events(Some(opts))
@@ -168,4 +174,10 @@ impl EngineClient {
             .map_err(|e| api("exec inspect", e))?;
         Ok(ExecOutput { exit_code: inspected.exit_code, output })
     }
+}
+
+/// Current time as the engine's `since` parameter: "seconds.nanoseconds".
+fn unix_now() -> String {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    format!("{}.{:09}", now.as_secs(), now.subsec_nanos())
 }
