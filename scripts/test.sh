@@ -18,8 +18,9 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== environment"
+# Stop at the end only a dockerd this run started; one that was already up stays.
+if ! docker info >/dev/null 2>&1; then started_env=1; fi
 scripts/test-env.sh up
-started_env=1
 
 echo "== build (one static debug build serves tests and the image)"
 cargo build --workspace --bins

@@ -144,8 +144,16 @@ impl Nl {
                 }
             }
         }
-        if self.mirred_target(from_dev).await? == Some(to) {
-            return Ok(());
+        match self.mirred_target(from_dev).await? {
+            Some(current) if current == to => return Ok(()),
+            // The peer was recreated (new ifindex): drop the stale redirect with its qdisc.
+            Some(_) => {
+                self.clear_ingress(from_dev).await?;
+                if let Err(e) = self.handle().qdisc().add(from).ingress().execute().await {
+                    return Err(tc_error(&qop, "ingress qdisc (CONFIG_NET_SCH_INGRESS)", e));
+                }
+            }
+            None => {}
         }
         let msg =
             redirect_filter_message(from as u32, to).map_err(|d| KernelError::invalid(&op, d))?;
@@ -155,6 +163,26 @@ impl Nl {
         )
         .await
         .map_err(|e| tc_error(&op, "u32 classifier or mirred action", e))
+    }
+
+    /// Remove `dev`'s ingress qdisc and with it every ingress filter; absent is fine.
+    pub async fn clear_ingress(&self, dev: &str) -> Result<(), KernelError> {
+        let op = format!("remove ingress qdisc of {dev}");
+        let idx = self.index_i32(dev).await?;
+        let mut msg = TcMessage::with_index(idx);
+        msg.header.parent = TcHandle::INGRESS;
+        msg.header.handle = TcHandle { major: 0xffff, minor: 0 };
+        match self.tc_request(RouteNetlinkMessage::DelQueueDiscipline(msg), 0).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let e = KernelError::from_rtnl(&op, e);
+                if e.is_not_found() || e.is_invalid() {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            }
+        }
     }
 
     /// True if `dev` has an ingress filter with a mirred action.

@@ -111,9 +111,9 @@ async fn list_inspect_exec_and_events() {
     assert_eq!(out.output.trim(), "oops");
 
     // events: stop -> Die, start -> Start (for this container).
+    // Not polled before the stop on purpose: events() promises events from
+    // the moment it is called, so subscribe-then-list misses nothing.
     let mut events = Box::pin(client.events());
-    // Give the events subscription time to be established before acting.
-    tokio::time::sleep(Duration::from_millis(300)).await;
     docker(&["stop", "-t", "0", &id]);
     let die = next_event_for(&mut events, &id).await;
     assert_eq!(die, EngineEvent::Die { id: id.clone() });
