@@ -11,8 +11,12 @@ pub fn check_ifname(name: &str) -> Result<(), String> {
     if name.len() > IFNAME_MAX {
         return Err(format!("interface name {name:?} is longer than {IFNAME_MAX} characters"));
     }
-    if name.contains('/') || name.chars().any(char::is_whitespace) || name == "." || name == ".." {
-        return Err(format!("interface name {name:?} must not contain '/' or whitespace"));
+    if name == "." || name == ".." {
+        return Err(format!("interface name {name:?} is reserved"));
+    }
+    // The kernel's dev_valid_name() refuses '/', ':' (alias syntax) and whitespace.
+    if name.contains(['/', ':']) || name.chars().any(char::is_whitespace) {
+        return Err(format!("interface name {name:?} must not contain '/', ':' or whitespace"));
     }
     Ok(())
 }
@@ -78,5 +82,17 @@ mod tests {
         assert!(check_ifname("a/b").unwrap_err().contains("'/'"));
         assert!(check_ifname("a b").is_err());
         assert!(check_ifname("a\tb").is_err());
+    }
+
+    #[test]
+    fn ifname_rejects_colon_and_dots() {
+        // The kernel refuses these (dev_valid_name); they used to pass validation.
+        assert!(check_ifname("eth0:1").unwrap_err().contains("':'"));
+        assert!(check_ifname(":").is_err());
+        assert!(check_ifname(".").unwrap_err().contains("reserved"));
+        assert!(check_ifname("..").is_err());
+        assert!(check_ifname("...").is_ok());
+        // The limit is in bytes, like IFNAMSIZ: 8 two-byte characters are too long.
+        assert!(check_ifname("éééééééé").unwrap_err().contains("longer than 15"));
     }
 }

@@ -45,6 +45,7 @@ fn main() -> ExitCode {
         docker_socket: cli.docker_socket.clone(),
         podman_socket: cli.podman_socket.clone(),
         netns_name: cli.netns.clone(),
+        host_netns: cli.host_netns.clone(),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

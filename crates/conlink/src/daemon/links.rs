@@ -1,13 +1,22 @@
 //! Apply one container's planned links to the kernel, all or nothing.
 
-use conlink_config::{LinkType, RouteSpec};
 use std::collections::HashMap;
+use std::net::IpAddr;
 
-use conlink_kernel::{KernelError, Netns, Nl, Route, VethRequest};
+use conlink_config::{BridgeMode, LinkType, RouteSpec};
+use conlink_kernel::{
+    apply_ethtool, apply_static_nat, ChildKind, ChildLinkRequest, KernelError, Netem, Netns, Nl, Route, StaticNat,
+    VethRequest,
+};
+use ipnet::IpNet;
 use thiserror::Error;
 use tracing::{debug, warn};
 
 use crate::plan::PlannedLink;
+
+/// Address conlink's bridges answer on for port forwards: forwarded connections are
+/// masqueraded to it, so replies find their way back whatever the container's routes.
+pub const FORWARD_SOURCE_V4: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(169, 254, 2, 1));
 
 /// Why a container's links could not be built. Nothing stays behind when this is returned.
 #[derive(Debug, Error)]
@@ -16,128 +25,164 @@ pub enum LinkError {
     Namespace { container: String, pid: u32, source: std::io::Error },
     #[error("container {container}, link /links/{link_index} ({dev}): {source}")]
     Kernel { container: String, link_index: usize, dev: String, source: KernelError },
-    #[error("container {container}, link /links/{link_index} ({dev}): {what} is not supported by this build of conlink yet")]
-    NotImplemented { container: String, link_index: usize, dev: String, what: String },
+    #[error("container {container}, link /links/{link_index} ({dev}): {what}")]
+    Unusable { container: String, link_index: usize, dev: String, what: String },
     #[error("container {container}: {source}")]
     Connect { container: String, source: KernelError },
 }
 
-/// Where conlink's own bridges live and how to reach them.
+/// conlink's side of every link: its namespace, bridges and the host namespace.
 pub struct BridgeSide<'a> {
     pub nl: &'a Nl,
-    /// Interface index of each bridge, resolved once at start.
+    /// Interface index of each linux bridge, resolved once at start.
     pub bridge_index: &'a HashMap<String, u32>,
+    /// Namespace holding the parents of *vlan/*vtap links (opened only when needed).
+    pub host: Option<&'a Nl>,
 }
 
-/// Builds every planned link of the container whose init process is `pid`.
+/// Something created for a container, in the order it was created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    /// Outer veth end in conlink's namespace (deleting it deletes the peer too).
+    Outer(String),
+    /// Interface living only in the container (dummy, *vlan, *vtap).
+    Inner(String),
+}
+
+/// Builds every planned link of the container in `ns`.
 /// On error every interface created so far is deleted again.
-/// Returns the outer interfaces created in conlink's namespace.
 pub async fn connect_container(
-    bridge_side: &BridgeSide<'_>,
+    side: &BridgeSide<'_>,
     container: &str,
-    pid: u32,
+    ns: &Netns,
     planned: &[PlannedLink],
-) -> Result<Vec<String>, LinkError> {
-    let ns = Netns::from_pid(pid).map_err(|source| LinkError::Namespace { container: container.into(), pid, source })?;
-    let inner = Nl::connect(&ns).await.map_err(|source| LinkError::Connect { container: container.into(), source })?;
+) -> Result<Vec<Created>, LinkError> {
+    let inner = Nl::connect(ns).await.map_err(|source| LinkError::Connect { container: container.into(), source })?;
     let mut created = Vec::new();
-    let result = build_all(bridge_side, &ns, &inner, container, planned, &mut created).await;
-    if let Err(e) = result {
-        rollback(bridge_side.nl, &created).await;
+    if let Err(e) = build_all(side, ns, &inner, container, planned, &mut created).await {
+        rollback(side.nl, Some(&inner), &created).await;
         return Err(e);
     }
     Ok(created)
 }
 
+fn kernel_err(container: &str, p: &PlannedLink) -> impl Fn(KernelError) -> LinkError {
+    let (container, link_index, dev) = (container.to_string(), p.link_index, p.dev.clone());
+    move |source| LinkError::Kernel { container: container.clone(), link_index, dev: dev.clone(), source }
+}
+
+fn unusable(container: &str, p: &PlannedLink, what: impl Into<String>) -> LinkError {
+    LinkError::Unusable { container: container.into(), link_index: p.link_index, dev: p.dev.clone(), what: what.into() }
+}
+
 async fn build_all(
-    bridge_side: &BridgeSide<'_>,
+    side: &BridgeSide<'_>,
     ns: &Netns,
     inner: &Nl,
     container: &str,
     planned: &[PlannedLink],
-    created: &mut Vec<String>,
+    created: &mut Vec<Created>,
 ) -> Result<(), LinkError> {
     for p in planned {
-        let kerr = |source: KernelError| LinkError::Kernel {
-            container: container.into(),
-            link_index: p.link_index,
-            dev: p.dev.clone(),
-            source,
-        };
-        unsupported_settings(container, p)?;
+        let kerr = kernel_err(container, p);
         match p.link_type {
             LinkType::Veth => {
                 let outer = p.outer.as_deref().expect("planner names every veth outer end");
                 // A previous run (or a restarted container) may have left the outer end behind.
-                if bridge_side.nl.delete_link(outer).await.map_err(kerr)? {
+                if side.nl.delete_link(outer).await.map_err(&kerr)? {
                     debug!(outer, "removed stale outer interface");
                 }
-                let master = match &p.bridge {
-                    Some(b) => Some(*bridge_side.bridge_index.get(b).ok_or_else(|| LinkError::NotImplemented {
-                        container: container.into(),
-                        link_index: p.link_index,
-                        dev: p.dev.clone(),
-                        what: format!("bridge {b} (not created at start)"),
-                    })?),
-                    None => None,
+                let master = match (p.bridge_mode, &p.bridge) {
+                    (Some(BridgeMode::Linux), Some(b)) => Some(
+                        *side.bridge_index.get(b).ok_or_else(|| unusable(container, p, format!("bridge {b} does not exist")))?,
+                    ),
+                    // Patch ports are paired by tc once both ends exist; ovs ports are added by the daemon.
+                    _ => None,
                 };
-                // One request creates both ends, names, MACs, MTU, bridge port and outer up state.
+                // One request creates both ends, names, MAC, MTU, bridge port and outer up state.
                 let mut req = VethRequest::new(outer, &p.dev, ns);
                 req.inner_mac = p.mac.map(|m| m.0);
                 req.mtu = p.mtu;
                 req.master = master;
                 req.outer_up = true;
-                bridge_side.nl.create_veth_with(&req).await.map_err(kerr)?;
-                created.push(outer.to_string());
-                for addr in &p.ip {
-                    inner.add_address(&p.dev, *addr).await.map_err(kerr)?;
-                }
-                inner.set_up(&p.dev, true).await.map_err(kerr)?;
+                side.nl.create_veth_with(&req).await.map_err(&kerr)?;
+                created.push(Created::Outer(outer.to_string()));
             }
-            other => {
-                return Err(LinkError::NotImplemented {
-                    container: container.into(),
-                    link_index: p.link_index,
-                    dev: p.dev.clone(),
-                    what: format!("link type {other}"),
-                })
+            LinkType::Dummy => {
+                inner.create_dummy(&p.dev).await.map_err(&kerr)?;
+                created.push(Created::Inner(p.dev.clone()));
+                if let Some(mac) = p.mac {
+                    inner.set_mac(&p.dev, mac.0).await.map_err(&kerr)?;
+                }
+                if let Some(mtu) = p.mtu {
+                    inner.set_mtu(&p.dev, mtu).await.map_err(&kerr)?;
+                }
+            }
+            kind => {
+                let host = side.host.ok_or_else(|| unusable(container, p, "no host namespace for *vlan parents"))?;
+                let parent = p
+                    .outer
+                    .as_deref()
+                    .ok_or_else(|| unusable(container, p, format!("{kind} link needs outer-dev (the host parent)")))?;
+                let child = ChildKind::parse(kind.as_str(), p.mode.as_deref(), p.vlanid).map_err(|e| unusable(container, p, e))?;
+                let req = ChildLinkRequest {
+                    kind: child,
+                    parent,
+                    name: &p.dev,
+                    target_ns: ns,
+                    mac: p.mac.map(|m| m.0),
+                    mtu: p.mtu,
+                };
+                host.create_child_link(&req).await.map_err(&kerr)?;
+                created.push(Created::Inner(p.dev.clone()));
             }
         }
+        for addr in &p.ip {
+            inner.add_address(&p.dev, *addr).await.map_err(&kerr)?;
+        }
+        inner.set_up(&p.dev, true).await.map_err(&kerr)?;
+        for args in &p.ethtool {
+            apply_ethtool(ns, &p.dev, &args.join(" ")).map_err(&kerr)?;
+        }
+        if !p.netem.is_empty() {
+            let netem = Netem::parse(&p.netem.join(" ")).map_err(|e| unusable(container, p, format!("netem: {e}")))?;
+            inner.set_netem(&p.dev, &netem).await.map_err(&kerr)?;
+        }
     }
-    // Routes last: a gateway may only be reachable through another of the container's links.
+    // Routes after every link is up: a gateway may only be reachable through another link.
     for p in planned {
         for r in &p.route {
-            inner.add_route(&kernel_route(r, &p.dev)).await.map_err(|source| LinkError::Kernel {
-                container: container.into(),
-                link_index: p.link_index,
-                dev: p.dev.clone(),
-                source,
-            })?;
+            inner.add_route(&kernel_route(r, &p.dev)).await.map_err(kernel_err(container, p))?;
+        }
+        if !p.forward.is_empty() {
+            // Replies to masqueraded forwards go to conlink's bridge address, on-link.
+            let route = Route {
+                dst: Some(IpNet::from(FORWARD_SOURCE_V4)),
+                via: None,
+                dev: Some(p.dev.clone()),
+                metric: None,
+                src: None,
+                table: None,
+                onlink: false,
+            };
+            inner.add_route(&route).await.map_err(kernel_err(container, p))?;
         }
     }
-    Ok(())
-}
-
-/// Settings whose kernel side lands with the link-types work; refusing them beats silently ignoring them.
-fn unsupported_settings(container: &str, p: &PlannedLink) -> Result<(), LinkError> {
-    let what = if !p.netem.is_empty() {
-        Some("netem")
-    } else if p.nat.is_some() {
-        Some("nat")
-    } else if !p.forward.is_empty() {
-        Some("forward")
-    } else {
-        None
-    };
-    match what {
-        Some(what) => Err(LinkError::NotImplemented {
-            container: container.into(),
-            link_index: p.link_index,
-            dev: p.dev.clone(),
-            what: what.into(),
-        }),
-        None => Ok(()),
+    let nats: Vec<StaticNat> = planned
+        .iter()
+        .filter_map(|p| {
+            let nat_ip = p.nat?;
+            let link_ip = p.ip.iter().map(|n| n.addr()).find(|a| a.is_ipv4() == nat_ip.is_ipv4())?;
+            Some(StaticNat { dev: p.dev.clone(), link_ip, nat_ip })
+        })
+        .collect();
+    if let Some(p) = planned.iter().find(|p| p.nat.is_some()) {
+        if nats.len() != planned.iter().filter(|p| p.nat.is_some()).count() {
+            return Err(unusable(container, p, "nat needs an ip of the same family on the link"));
+        }
+        apply_static_nat(ns, &nats).map_err(kernel_err(container, p))?;
     }
+    Ok(())
 }
 
 pub fn kernel_route(r: &RouteSpec, link_dev: &str) -> Route {
@@ -152,9 +197,17 @@ pub fn kernel_route(r: &RouteSpec, link_dev: &str) -> Route {
     }
 }
 
-/// Deletes outer interfaces; deleting a veth end deletes its peer in the container too.
-pub async fn rollback(nl: &Nl, outer_devs: &[String]) {
-    for dev in outer_devs.iter().rev() {
+/// Deletes what was created, newest first. Deleting a veth end deletes its peer too;
+/// interfaces that live only in the container are deleted there (when it still exists).
+pub async fn rollback(nl: &Nl, inner: Option<&Nl>, created: &[Created]) {
+    for c in created.iter().rev() {
+        let (nl, dev) = match c {
+            Created::Outer(dev) => (nl, dev),
+            Created::Inner(dev) => match inner {
+                Some(inner) => (inner, dev),
+                None => continue,
+            },
+        };
         if let Err(e) = nl.delete_link(dev).await {
             warn!(dev, "could not remove interface: {e}");
         }

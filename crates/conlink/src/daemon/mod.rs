@@ -11,14 +11,14 @@ use std::time::Instant;
 
 use anyhow::{bail, Context as _, Result};
 use conlink_config::{BridgeMode, CommandLine, NetworkConfig};
-use conlink_kernel::{Netns, Nl};
+use conlink_kernel::{apply_forwards, parse_ethtool_args, sysctl_in, Netem, Netns, Nl, TunnelKind};
 use futures::StreamExt;
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::{debug, error, info, warn};
 
 use crate::engine::{own_container_id, ContainerInfo, EngineClient, EngineEvent, EngineKind};
 use crate::plan::{commands_for, plan_container, ContainerFacts, ProjectScope};
-use links::{connect_container, rollback, BridgeSide};
+use links::{connect_container, rollback, BridgeSide, Created, FORWARD_SOURCE_V4};
 use namespace::BridgeNamespace;
 use tracker::{ContainerRecord, LinkRecord, LinkState, Tracker};
 
@@ -32,6 +32,8 @@ pub struct DaemonOptions {
     pub podman_socket: PathBuf,
     /// Named netns for bridges when running on the host.
     pub netns_name: String,
+    /// Namespace of *vlan/*vtap parents: a netns path or a PID (default PID 1's).
+    pub host_netns: Option<String>,
 }
 
 struct Shared {
@@ -39,6 +41,10 @@ struct Shared {
     scope: ProjectScope,
     bridge_nl: Nl,
     bridge_index: HashMap<String, u32>,
+    bridge_netns: Netns,
+    host_nl: Option<Nl>,
+    /// Engine interface forwarded ports arrive on (DOCKER-ETH0), when there is one.
+    forward_dev: Option<String>,
     tracker: Mutex<Tracker>,
     /// Serialises work on one container: a die that overtakes its own start must wait.
     container_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -73,27 +79,40 @@ pub async fn run(cfg: Arc<NetworkConfig>, opts: DaemonOptions) -> Result<()> {
         None => {}
     }
 
+    check_link_settings(&cfg)?;
+    let host_nl = open_host_namespace(&cfg, opts.host_netns.as_deref()).await?;
     let bridge_ns = BridgeNamespace::select(own_id.is_some(), &opts.netns_name)
         .context("cannot set up conlink's network namespace")?;
     if let Some(name) = &bridge_ns.created_name {
         info!(netns = %name, "bridges live in network namespace /run/netns/{name}");
     }
     let bridge_nl = Nl::connect(&bridge_ns.netns).await.context("cannot open netlink in conlink's namespace")?;
+    let forward_dev = prepare_forwarding(&cfg, &bridge_nl, &bridge_ns.netns).await?;
     let created_bridges = create_bridges(&cfg, &bridge_nl).await?;
-    if !cfg.tunnels.is_empty() {
-        bail!("tunnels are not supported by this build of conlink yet (/tunnels)");
-    }
-
     let mut bridge_index = HashMap::new();
     for b in &created_bridges {
         bridge_index.insert(b.clone(), bridge_nl.index_of(b).await?);
     }
+    if forward_dev.is_some() {
+        add_forward_source(&cfg, &bridge_nl).await?;
+    }
+    let created_tunnels = match create_tunnels(&cfg, &bridge_nl, &bridge_index).await {
+        Ok(t) => t,
+        Err(e) => {
+            remove_all(&bridge_nl, &created_bridges, &[], &bridge_ns).await;
+            return Err(e);
+        }
+    };
+
     let shared = Arc::new(Shared {
         cfg: cfg.clone(),
         scope,
         bridge_nl,
         bridge_index,
-        tracker: Mutex::new(Tracker::new(!cfg.tunnels.is_empty())),
+        bridge_netns: bridge_ns.netns.try_clone()?,
+        host_nl,
+        forward_dev,
+        tracker: Mutex::new(Tracker::new(false)),
         container_locks: Mutex::new(HashMap::new()),
         started,
     });
@@ -143,8 +162,121 @@ pub async fn run(cfg: Arc<NetworkConfig>, opts: DaemonOptions) -> Result<()> {
         }
     }
 
-    cleanup(&shared, &created_bridges, &bridge_ns).await;
+    cleanup(&shared, &created_bridges, &created_tunnels, &bridge_ns).await;
     Ok(())
+}
+
+/// netem and ethtool strings are checked before anything is built, so a typo
+/// fails the start with the config path instead of a half-built topology.
+fn check_link_settings(cfg: &NetworkConfig) -> Result<()> {
+    let mut problems = Vec::new();
+    for (i, link) in cfg.links.iter().enumerate() {
+        if !link.netem.is_empty() {
+            if let Err(e) = Netem::parse(&link.netem.join(" ")) {
+                problems.push(format!("/links/{i}/netem: {e}"));
+            }
+        }
+        for (j, args) in link.ethtool.iter().enumerate() {
+            if let Err(e) = parse_ethtool_args(&args.join(" ")) {
+                problems.push(format!("/links/{i}/ethtool/{j}: {e}"));
+            }
+        }
+    }
+    for (i, t) in cfg.tunnels.iter().enumerate() {
+        if !t.netem.is_empty() {
+            if let Err(e) = Netem::parse(&t.netem.join(" ")) {
+                problems.push(format!("/tunnels/{i}/netem: {e}"));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        bail!("invalid network configuration:\n  {}", problems.join("\n  "))
+    }
+}
+
+/// The namespace holding *vlan/*vtap parents, opened only when a link needs it.
+async fn open_host_namespace(cfg: &NetworkConfig, spec: Option<&str>) -> Result<Option<Nl>> {
+    let Some(i) = cfg.links.iter().position(|l| l.link_type.has_host_parent()) else {
+        return Ok(None);
+    };
+    let path = match spec {
+        Some(s) if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) => PathBuf::from(format!("/proc/{s}/ns/net")),
+        Some(s) => PathBuf::from(s),
+        None => PathBuf::from("/proc/1/ns/net"),
+    };
+    let ns = Netns::from_path(&path).with_context(|| {
+        format!(
+            "cannot open the host network namespace {} needed by link /links/{i} ({}); name another with --host-netns NETNS|PID",
+            path.display(),
+            cfg.links[i].link_type
+        )
+    })?;
+    Ok(Some(Nl::connect(&ns).await?))
+}
+
+/// Port forwards arrive on the engine's interface in conlink's namespace: rename
+/// docker's eth0 to DOCKER-ETH0 as the original does, and route between it and the bridges.
+async fn prepare_forwarding(cfg: &NetworkConfig, nl: &Nl, ns: &Netns) -> Result<Option<String>> {
+    const ENGINE_DEV: &str = "DOCKER-ETH0";
+    let has_eth0 = nl.link_by_name("eth0").await?.is_some();
+    let uses_eth0 = cfg.links.iter().any(|l| l.outer_dev.as_deref() == Some("eth0"));
+    if has_eth0 && !uses_eth0 && nl.link_by_name(ENGINE_DEV).await?.is_none() {
+        nl.set_up("eth0", false).await?;
+        nl.set_name("eth0", ENGINE_DEV).await?;
+        nl.set_up(ENGINE_DEV, true).await?;
+        info!("renamed the engine interface eth0 to {ENGINE_DEV}");
+    }
+    let wanted = cfg.links.iter().position(|l| !l.forward.is_empty());
+    let present = nl.link_by_name(ENGINE_DEV).await?.is_some();
+    match (wanted, present) {
+        (Some(i), false) => bail!(
+            "link /links/{i} has forward, which needs an engine interface in conlink's namespace \
+             (run conlink in a container on a docker network, not network_mode: none)"
+        ),
+        (Some(_), true) => {
+            sysctl_in(ns, "net.ipv4.ip_forward", "1").context("enabling IPv4 forwarding in conlink's namespace")?;
+            Ok(Some(ENGINE_DEV.to_string()))
+        }
+        (None, _) => Ok(None),
+    }
+}
+
+/// Bridges carrying forwarded links get the link-local source address replies return to.
+async fn add_forward_source(cfg: &NetworkConfig, nl: &Nl) -> Result<()> {
+    let bridges: std::collections::BTreeSet<&String> =
+        cfg.links.iter().filter(|l| !l.forward.is_empty()).filter_map(|l| l.bridge.as_ref()).collect();
+    for b in bridges {
+        nl.add_address(b, ipnet::IpNet::from(FORWARD_SOURCE_V4)).await?;
+    }
+    Ok(())
+}
+
+async fn create_tunnels(cfg: &NetworkConfig, nl: &Nl, bridge_index: &HashMap<String, u32>) -> Result<Vec<String>> {
+    let mut created = Vec::new();
+    for (i, t) in cfg.tunnels.iter().enumerate() {
+        let name = t.dev_name();
+        let kind = TunnelKind::parse(t.tunnel_type.as_str()).map_err(anyhow::Error::msg)?;
+        let master = bridge_index.get(&t.bridge).copied();
+        if master.is_none() {
+            rollback(nl, None, &created.iter().cloned().map(Created::Outer).collect::<Vec<_>>()).await;
+            bail!("/tunnels/{i}: bridge {} is not a linux bridge conlink created", t.bridge);
+        }
+        // Leftovers of an earlier run are replaced, not fatal.
+        nl.delete_link(&name).await?;
+        if let Err(e) = nl.create_tunnel(kind, &name, t.vni, t.remote, master, None).await {
+            rollback(nl, None, &created.iter().cloned().map(Created::Outer).collect::<Vec<_>>()).await;
+            bail!("/tunnels/{i}: {e}");
+        }
+        if !t.netem.is_empty() {
+            let netem = Netem::parse(&t.netem.join(" ")).map_err(anyhow::Error::msg)?;
+            nl.set_netem(&name, &netem).await.with_context(|| format!("/tunnels/{i}"))?;
+        }
+        info!(tunnel = %name, remote = %t.remote, bridge = %t.bridge, "tunnel up");
+        created.push(name);
+    }
+    Ok(created)
 }
 
 async fn connect_engines(opts: &DaemonOptions) -> Result<Vec<EngineClient>> {
@@ -201,8 +333,10 @@ async fn create_bridges(cfg: &NetworkConfig, nl: &Nl) -> Result<Vec<String>> {
                 info!(bridge = %bridge.name, adopted = existed, "bridge ready (linux)");
                 created.push(bridge.name.clone());
             }
+            // Patch "bridges" are pairs of tc redirects set up as their two ports appear.
+            BridgeMode::Patch => info!(bridge = %bridge.name, "bridge ready (patch)"),
             other => bail!(
-                "bridge {}: mode {other} is not supported by this build of conlink yet (use --default-bridge-mode linux)",
+                "bridge {}: mode {other} is not supported by this build of conlink yet (use --default-bridge-mode linux or patch)",
                 bridge.name
             ),
         }
@@ -242,30 +376,44 @@ async fn handle_start(shared: Arc<Shared>, engine: EngineClient, c: ContainerInf
     // A restarted container arrives here again: drop what the previous incarnation had.
     let previous = shared.tracker.lock().unwrap().remove_container(&c.id);
     if let Some(old) = previous {
-        let outer: Vec<String> = old.links.iter().filter_map(|l| l.outer.clone()).collect();
-        rollback(&shared.bridge_nl, &outer).await;
+        remove_container_links(&shared, &old).await;
     }
     let t0 = Instant::now();
-    let side = BridgeSide { nl: &shared.bridge_nl, bridge_index: &shared.bridge_index };
-    let result = connect_container(&side, &c.name, pid, &planned).await;
-    let (state, ok) = match &result {
-        Ok(_) => (LinkState::Connected, true),
+    let result = match Netns::from_pid(pid) {
+        Ok(ns) => {
+            let side = BridgeSide { nl: &shared.bridge_nl, bridge_index: &shared.bridge_index, host: shared.host_nl.as_ref() };
+            connect_container(&side, &c.name, &ns, &planned).await
+        }
+        Err(source) => Err(LinkError::Namespace { container: c.name.clone(), pid, source }),
+    };
+    let (state, created) = match result {
+        Ok(created) => (LinkState::Connected, created),
         Err(e) => {
             error!("{e}");
-            (LinkState::Failed(e.to_string()), false)
+            (LinkState::Failed(e.to_string()), Vec::new())
         }
     };
+    let ok = state == LinkState::Connected;
     let record = ContainerRecord {
         name: c.name.clone(),
+        pid,
         links: planned
             .iter()
             .map(|p| LinkRecord {
                 link_index: p.link_index,
                 dev: p.dev.clone(),
-                outer: if ok { p.outer.clone().filter(|_| p.link_type == conlink_config::LinkType::Veth) } else { None },
+                outer: p.outer.clone().filter(|o| created.contains(&Created::Outer(o.clone()))),
                 state: state.clone(),
             })
             .collect(),
+        inner: created
+            .iter()
+            .filter_map(|c| match c {
+                Created::Inner(dev) => Some(dev.clone()),
+                Created::Outer(_) => None,
+            })
+            .collect(),
+        forwards: if ok { forward_rules(&planned) } else { Vec::new() },
     };
     if ok {
         for p in &planned {
@@ -281,12 +429,92 @@ async fn handle_start(shared: Arc<Shared>, engine: EngineClient, c: ContainerInf
         debug!(container = %c.name, links = planned.len(), elapsed_us = t0.elapsed().as_micros() as u64, "container connected");
     }
     shared.tracker.lock().unwrap().set_container(&c.id, record);
+    if ok {
+        let patch_bridges: Vec<String> = planned
+            .iter()
+            .filter(|p| p.bridge_mode == Some(BridgeMode::Patch))
+            .filter_map(|p| p.bridge.clone())
+            .collect();
+        for bridge in patch_bridges {
+            pair_patch(&shared, &bridge).await;
+        }
+        if planned.iter().any(|p| !p.forward.is_empty()) {
+            refresh_forwards(&shared);
+        }
+    }
     shared.check_all_connected();
     if ok {
         for command in commands {
             tokio::spawn(run_command(engine.clone(), c.id.clone(), c.name.clone(), command));
         }
     }
+}
+
+/// Joins the two ports of a patch bridge with tc redirects in both directions, so every
+/// frame (STP, LLDP, LACP…) passes unchanged. Re-run whenever one side is recreated.
+async fn pair_patch(shared: &Shared, bridge: &str) {
+    let ends = { shared.tracker.lock().unwrap().outer_on_bridge(&shared.cfg, bridge) };
+    if let [a, b] = ends.as_slice() {
+        for (from, to) in [(a, b), (b, a)] {
+            if let Err(e) = shared.bridge_nl.mirred_redirect(from, to).await {
+                error!(bridge, "cannot patch {from} to {to}: {e}");
+            }
+        }
+        info!(bridge, "patched {a} <-> {b}");
+    }
+}
+
+/// Re-applies every port forward of the connected containers (one atomic nft table).
+fn refresh_forwards(shared: &Shared) {
+    let forwards: Vec<conlink_kernel::Forward> = {
+        let tracker = shared.tracker.lock().unwrap();
+        tracker.containers().flat_map(|(_, c)| c.forwards.iter().cloned()).collect()
+    };
+    apply_forward_list(shared, &forwards);
+}
+
+fn apply_forward_list(shared: &Shared, forwards: &[conlink_kernel::Forward]) {
+    let Some(dev) = &shared.forward_dev else { return };
+    if let Err(e) = apply_forwards(&shared.bridge_netns, dev, forwards) {
+        error!("cannot set port forwards: {e}");
+    }
+}
+
+/// The kernel's view of a planned link's forwards: to the link's first address of the right family.
+fn forward_rules(planned: &[crate::plan::PlannedLink]) -> Vec<conlink_kernel::Forward> {
+    planned
+        .iter()
+        .flat_map(|p| {
+            let to = p.ip.iter().map(|n| n.addr()).find(|a| a.is_ipv4()).or_else(|| p.ip.first().map(|n| n.addr()));
+            p.forward.iter().filter_map(move |f| {
+                Some(conlink_kernel::Forward {
+                    proto: match f.proto {
+                        conlink_config::Proto::Tcp => conlink_kernel::Proto::Tcp,
+                        conlink_config::Proto::Udp => conlink_kernel::Proto::Udp,
+                    },
+                    port: f.conlink_port,
+                    to: to?,
+                    to_port: f.container_port,
+                })
+            })
+        })
+        .collect()
+}
+
+/// Deletes a container's links: outer veth ends in conlink's namespace, and the
+/// interfaces that live only inside the container when it still exists.
+async fn remove_container_links(shared: &Shared, old: &ContainerRecord) {
+    let mut created: Vec<Created> = old.links.iter().filter_map(|l| l.outer.clone()).map(Created::Outer).collect();
+    let inner = if old.inner.is_empty() {
+        None
+    } else {
+        match Netns::from_pid(old.pid) {
+            Ok(ns) => Nl::connect(&ns).await.ok(),
+            Err(_) => None, // the container and its interfaces are gone
+        }
+    };
+    created.extend(old.inner.iter().cloned().map(Created::Inner));
+    rollback(&shared.bridge_nl, inner.as_ref(), &created).await;
 }
 
 async fn run_command(engine: EngineClient, id: String, name: String, command: CommandLine) {
@@ -314,19 +542,30 @@ async fn handle_die(shared: Arc<Shared>, id: String) {
     let removed = shared.tracker.lock().unwrap().remove_container(&id);
     let Some(old) = removed else { return };
     // The container's namespace is usually gone already, taking the veth pairs with it;
-    // deleting what is left covers containers that were only paused or whose netns is held open.
-    let outer: Vec<String> = old.links.iter().filter_map(|l| l.outer.clone()).collect();
-    rollback(&shared.bridge_nl, &outer).await;
+    // deleting what is left covers containers whose netns is still held open.
+    remove_container_links(&shared, &old).await;
+    if old.links.iter().any(|l| !shared.cfg.links[l.link_index].forward.is_empty()) {
+        refresh_forwards(&shared);
+    }
     info!(container = %old.name, links = old.links.len(), "container died, links removed");
 }
 
-async fn cleanup(shared: &Shared, bridges: &[String], ns: &BridgeNamespace) {
-    let outer = { shared.tracker.lock().unwrap().outer_devs() };
-    info!(links = outer.len(), bridges = bridges.len(), "removing links and bridges");
-    rollback(&shared.bridge_nl, &outer).await;
-    for b in bridges {
-        if let Err(e) = shared.bridge_nl.delete_link(b).await {
-            warn!(bridge = %b, "could not remove bridge: {e}");
+async fn cleanup(shared: &Shared, bridges: &[String], tunnels: &[String], ns: &BridgeNamespace) {
+    let records: Vec<ContainerRecord> = { shared.tracker.lock().unwrap().containers().map(|(_, c)| c.clone()).collect() };
+    info!(containers = records.len(), bridges = bridges.len(), "removing links and bridges");
+    for r in &records {
+        remove_container_links(shared, r).await;
+    }
+    if shared.forward_dev.is_some() {
+        apply_forward_list(shared, &[]);
+    }
+    remove_all(&shared.bridge_nl, bridges, tunnels, ns).await;
+}
+
+async fn remove_all(nl: &Nl, bridges: &[String], tunnels: &[String], ns: &BridgeNamespace) {
+    for dev in tunnels.iter().chain(bridges) {
+        if let Err(e) = nl.delete_link(dev).await {
+            warn!(dev = %dev, "could not remove: {e}");
         }
     }
     if let Some(name) = &ns.created_name {

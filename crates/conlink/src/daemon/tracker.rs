@@ -23,7 +23,13 @@ pub struct LinkRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContainerRecord {
     pub name: String,
+    /// Init PID, to reach interfaces that live only inside the container.
+    pub pid: u32,
     pub links: Vec<LinkRecord>,
+    /// Interfaces created inside the container only (dummy, *vlan, *vtap).
+    pub inner: Vec<String>,
+    /// Port forwards to this container (replica offsets applied).
+    pub forwards: Vec<conlink_kernel::Forward>,
 }
 
 /// Everything conlink currently tracks. Kept behind one mutex; updates are short.
@@ -58,6 +64,20 @@ impl Tracker {
     /// Every outer interface currently recorded (for cleanup).
     pub fn outer_devs(&self) -> Vec<String> {
         self.containers.values().flat_map(|c| c.links.iter().filter_map(|l| l.outer.clone())).collect()
+    }
+
+    /// Outer ends of connected veth links on `bridge`, with their container id.
+    pub fn outer_on_bridge(&self, cfg: &NetworkConfig, bridge: &str) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .containers
+            .values()
+            .flat_map(|c| c.links.iter())
+            .filter(|l| l.state == LinkState::Connected)
+            .filter(|l| cfg.links.get(l.link_index).and_then(|k| k.bridge.as_deref()) == Some(bridge))
+            .filter_map(|l| l.outer.clone())
+            .collect();
+        out.sort();
+        out
     }
 
     /// True when every configured link exists in at least one running container, no
@@ -112,6 +132,9 @@ mod tests {
     fn rec(indexes: &[usize], state: LinkState) -> ContainerRecord {
         ContainerRecord {
             name: "c".into(),
+            pid: 1,
+            inner: vec![],
+            forwards: vec![],
             links: indexes
                 .iter()
                 .map(|&i| LinkRecord { link_index: i, dev: format!("eth{i}"), outer: Some(format!("o{i}")), state: state.clone() })
