@@ -12,6 +12,10 @@ COPY target/x86_64-unknown-linux-gnu/${PROFILE}/conlink-tools /bin/wait
 COPY target/x86_64-unknown-linux-gnu/${PROFILE}/conlink-tools /bin/copy
 COPY target/x86_64-unknown-linux-gnu/${PROFILE}/conlink-tools /bin/mdc
 COPY target/x86_64-unknown-linux-gnu/${PROFILE}/conlink-tools /bin/net2dot
+# nft and its shared libraries, staged by scripts/build-image.sh (port
+# forwards and static NAT are nftables rulesets).
+COPY target/image-rootfs/ /
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 # WORKDIR creates the (empty) directory without needing a shell in the image.
 WORKDIR /tmp
 WORKDIR /

@@ -4,7 +4,11 @@
 #   scripts/test-env.sh up     install missing packages, compose plugin, start
 #                              dockerd if none answers, build the offline
 #                              workload image bbox:local (+ alpine/busybox tags)
-#   scripts/test-env.sh down   stop the dockerd that `up` started, nothing else
+#                              podman too: CONTAINERS_CONF file, image
+#                              localhost/bbox:local, API service on
+#                              /var/run/podman/podman.sock
+#   scripts/test-env.sh down   stop the dockerd and podman service that `up`
+#                              started, nothing else
 #
 # Idempotent: everything that already exists is reused. CI runs this on a
 # fresh machine, so it must install whatever is missing itself.
@@ -19,6 +23,13 @@ COMPOSE_VENV=/opt/compose-venv
 PLUGIN_DIR=/usr/local/lib/docker/cli-plugins
 PACKAGES=(docker.io busybox-static iproute2 iputils-ping nftables ethtool python3-venv)
 READY_TIMEOUT=${READY_TIMEOUT:-60}
+# Podman: our own containers.conf (via CONTAINERS_CONF, honoured by the CLI and
+# by `podman system service`), so /etc is left alone.
+PODMAN_DIR=${TEST_ENV_PODMAN_DIR:-/tmp/podman-env}
+PODMAN_CONF=$PODMAN_DIR/containers.conf
+PODMAN_SOCK=${PODMAN_SOCK:-/var/run/podman/podman.sock}
+PODMAN_LOG=$PODMAN_DIR/service.log
+PODMAN_PID_FILE=$PODMAN_DIR/started-by-test-env.pid
 
 say() { echo "test-env: $*"; }
 die() { echo "test-env: ERROR: $*" >&2; exit 1; }
@@ -129,11 +140,131 @@ build_workload_image() {
     done
 }
 
+# ---------------------------------------------------------------- podman
+
+install_podman() {
+    if installed podman; then
+        say "podman: $(podman --version 2>/dev/null) present"
+        return
+    fi
+    say "podman: installing"
+    apt-get -o DPkg::Lock::Timeout=600 update -q
+    DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a apt-get -o DPkg::Lock::Timeout=600 install -y -q podman
+    say "podman: installed $(podman --version)"
+}
+
+# This machine lacks CAP_SYS_RESOURCE: podman's default ulimits (nofile,
+# nproc raised to the max) make runc fail with "error setting rlimit".
+write_podman_conf() {
+    local want
+    want=$(printf '[containers]\ndefault_ulimits = []\n')
+    if [ -f "$PODMAN_CONF" ] && [ "$(cat "$PODMAN_CONF")" = "$want" ]; then
+        say "podman: $PODMAN_CONF present"
+    else
+        mkdir -p "$PODMAN_DIR"
+        printf '%s\n' "$want" >"$PODMAN_CONF"
+        say "podman: wrote $PODMAN_CONF (default_ulimits = [])"
+    fi
+    export CONTAINERS_CONF=$PODMAN_CONF
+}
+
+podman_answers() { podman --url "unix://$PODMAN_SOCK" version >/dev/null 2>&1; }
+
+# The same busybox rootfs as the docker image bbox:local, imported as
+# localhost/bbox:local.
+build_podman_image() {
+    if podman image exists localhost/bbox:local; then
+        say "podman image: localhost/bbox:local present"
+        return
+    fi
+    local busybox tmp
+    busybox=$(command -v busybox || echo /bin/busybox)
+    [ -x "$busybox" ] || die "busybox not found (busybox-static not installed?)"
+    tmp=$(mktemp -d)
+    mkdir -p "$tmp/rootfs/bin" "$tmp/rootfs/tmp" "$tmp/rootfs/etc" "$tmp/rootfs/root"
+    cp "$busybox" "$tmp/rootfs/bin/busybox"
+    chroot "$tmp/rootfs" /bin/busybox --install -s /bin
+    echo 'root:x:0:0:root:/root:/bin/sh' >"$tmp/rootfs/etc/passwd"
+    echo 'root:x:0:' >"$tmp/rootfs/etc/group"
+    tar -C "$tmp/rootfs" -c . | podman import -q - localhost/bbox:local >/dev/null
+    rm -rf "$tmp"
+    say "podman image: built localhost/bbox:local from $busybox"
+}
+
+start_podman_service() {
+    if podman_answers; then
+        say "podman service: already answering on $PODMAN_SOCK, reusing it"
+        return
+    fi
+    local pid=""
+    if [ -f "$PODMAN_PID_FILE" ] && pid_alive "$(cat "$PODMAN_PID_FILE")"; then
+        pid=$(cat "$PODMAN_PID_FILE")
+        say "podman service: pid $pid (started earlier by this script) not ready yet, waiting"
+    else
+        mkdir -p "$(dirname "$PODMAN_SOCK")" "$PODMAN_DIR"
+        # A socket file left by a service that died would make bind fail.
+        [ -S "$PODMAN_SOCK" ] && rm -f "$PODMAN_SOCK"
+        setsid env CONTAINERS_CONF="$PODMAN_CONF" podman system service --time=0 "unix://$PODMAN_SOCK" \
+            >"$PODMAN_LOG" 2>&1 </dev/null 9>&- &
+        pid=$!
+        echo "$pid" >"$PODMAN_PID_FILE"
+        say "podman service: started pid $pid on $PODMAN_SOCK (log $PODMAN_LOG)"
+    fi
+    local deadline=$((SECONDS + READY_TIMEOUT))
+    until podman_answers; do
+        if ! pid_alive "$pid"; then
+            tail -n 30 "$PODMAN_LOG" >&2 || true
+            rm -f "$PODMAN_PID_FILE"
+            die "podman service (pid $pid) exited during startup; log tail above"
+        fi
+        if [ $SECONDS -ge $deadline ]; then
+            tail -n 30 "$PODMAN_LOG" >&2 || true
+            die "podman service (pid $pid) not ready after ${READY_TIMEOUT}s; log tail above"
+        fi
+        sleep 0.2
+    done
+    say "podman service: ready"
+}
+
+podman_up() {
+    install_podman
+    write_podman_conf
+    build_podman_image
+    start_podman_service
+    say "podman: use CONTAINERS_CONF=$PODMAN_CONF podman ... (or podman --url unix://$PODMAN_SOCK ...)"
+}
+
+podman_down() {
+    if [ ! -f "$PODMAN_PID_FILE" ]; then
+        say "down: no podman service started by this script; nothing to stop"
+        return
+    fi
+    local pid
+    pid=$(cat "$PODMAN_PID_FILE")
+    if pid_alive "$pid" && [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = podman ]; then
+        say "down: stopping podman service pid $pid"
+        kill -TERM "$pid"
+        local deadline=$((SECONDS + 30))
+        while pid_alive "$pid"; do
+            if [ $SECONDS -ge $deadline ]; then
+                say "down: podman service pid $pid ignored SIGTERM for 30s, sending SIGKILL"
+                kill -KILL "$pid" 2>/dev/null || true
+            fi
+            sleep 0.2
+        done
+        say "down: podman service stopped"
+    else
+        say "down: recorded podman service pid $pid is gone"
+    fi
+    rm -f "$PODMAN_PID_FILE"
+}
+
 up() {
     install_packages
     start_dockerd
     install_compose
     build_workload_image
+    podman_up
     if [ -f "$PID_FILE" ] && pid_alive "$(cat "$PID_FILE")"; then
         say "up: done (dockerd pid $(cat "$PID_FILE") started by this script)"
     else
@@ -142,6 +273,7 @@ up() {
 }
 
 down() {
+    podman_down
     if [ ! -f "$PID_FILE" ]; then
         say "down: no dockerd started by this script; nothing to stop"
         return

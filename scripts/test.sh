@@ -21,6 +21,17 @@ echo "== environment"
 # Stop at the end only a dockerd this run started; one that was already up stays.
 if ! docker info >/dev/null 2>&1; then started_env=1; fi
 scripts/test-env.sh up
+# net2dot's tests render with graphviz `dot`; the web page test needs chromium.
+need_pkgs=()
+command -v dot >/dev/null || need_pkgs+=(graphviz)
+if [ "${SKIP_WEB:-0}" != 1 ]; then
+    command -v chromium >/dev/null || command -v chromium-browser >/dev/null || need_pkgs+=(chromium)
+fi
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+    echo "== installing ${need_pkgs[*]}"
+    apt-get -o DPkg::Lock::Timeout=600 update -q
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q "${need_pkgs[@]}"
+fi
 
 echo "== build (one static debug build serves tests and the image)"
 cargo build --workspace --bins

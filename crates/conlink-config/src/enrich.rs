@@ -55,6 +55,12 @@ pub fn enrich(doc: &Value, o: &EnrichOptions) -> Result<NetworkConfig, Vec<Confi
             Err(e) => issues.push(ConfigIssue::new(format!("/commands/{i}"), e)),
         }
     }
+    for (i, n) in list(doc, "nodes").enumerate() {
+        match node(n) {
+            Ok(n) => cfg.nodes.push(n),
+            Err(e) => issues.push(ConfigIssue::new(format!("/nodes/{i}"), e)),
+        }
+    }
     // Bridges named only by links or tunnels exist too, in the default mode.
     let named = cfg.links.iter().filter_map(|l| l.bridge.clone()).chain(cfg.tunnels.iter().map(|t| t.bridge.clone()));
     for name in named.collect::<Vec<_>>() {
@@ -152,6 +158,17 @@ fn command(c: &Value) -> Result<Command, String> {
         _ => return Err("command must be a string or a list of strings".into()),
     };
     Ok(Command { target: target(c)?, command })
+}
+
+fn node(n: &Value) -> Result<Node, String> {
+    let name = str_of(n, "name").ok_or("node needs a name")?.to_string();
+    let command = match n.get("command") {
+        None => None,
+        Some(Value::String(s)) => Some(CommandLine::Shell(s.clone())),
+        Some(Value::Array(a)) => Some(CommandLine::Argv(a.iter().filter_map(Value::as_str).map(str::to_string).collect())),
+        Some(_) => return Err("command must be a string or a list of strings".into()),
+    };
+    Ok(Node { name, command })
 }
 
 /// A random locally administered unicast MAC with first octet `c2`

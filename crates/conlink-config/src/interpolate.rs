@@ -44,6 +44,17 @@ pub fn interpolate_value(v: &mut Value, env: &BTreeMap<String, String>, path: &s
 
 /// Interpolates one string. `Err` carries a user-facing message.
 pub fn interpolate_str(s: &str, env: &BTreeMap<String, String>) -> Result<String, String> {
+    interpolate_nested(s, env, 0)
+}
+
+/// How deeply defaults may nest (`${A:-${B:-…}}`). Each level is a
+/// recursion; without a limit a hostile string overflows the stack.
+pub const MAX_NESTING: usize = 32;
+
+fn interpolate_nested(s: &str, env: &BTreeMap<String, String>, depth: usize) -> Result<String, String> {
+    if depth > MAX_NESTING {
+        return Err(format!("invalid interpolation: \"${{\" nested more than {MAX_NESTING} deep"));
+    }
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(pos) = rest.find('$') {
@@ -54,7 +65,7 @@ pub fn interpolate_str(s: &str, env: &BTreeMap<String, String>) -> Result<String
             rest = r;
         } else if let Some(r) = after.strip_prefix('{') {
             let (body, r) = split_braced(r).ok_or_else(|| format!("invalid interpolation in {s:?}: unterminated \"${{\""))?;
-            out.push_str(&expand_braced(body, env, s)?);
+            out.push_str(&expand_braced(body, env, s, depth)?);
             rest = r;
         } else {
             let name_len = name_len(after);
@@ -107,7 +118,7 @@ fn split_braced(s: &str) -> Option<(&str, &str)> {
     None
 }
 
-fn expand_braced(body: &str, env: &BTreeMap<String, String>, whole: &str) -> Result<String, String> {
+fn expand_braced(body: &str, env: &BTreeMap<String, String>, whole: &str, depth: usize) -> Result<String, String> {
     let n = name_len(body);
     if n == 0 {
         return Err(format!("invalid interpolation in {whole:?}: \"${{{body}}}\" has no valid variable name"));
@@ -129,17 +140,17 @@ fn expand_braced(body: &str, env: &BTreeMap<String, String>, whole: &str) -> Res
         let present = if colon { non_empty } else { set };
         return match sym.trim_start_matches(':') {
             "-" if present => Ok(value.to_string()),
-            "-" => interpolate_str(arg, env),
+            "-" => interpolate_nested(arg, env, depth + 1),
             "?" if present => Ok(value.to_string()),
             "?" => {
-                let msg = interpolate_str(arg, env)?;
+                let msg = interpolate_nested(arg, env, depth + 1)?;
                 Err(if msg.is_empty() {
                     format!("required variable {name} is missing a value")
                 } else {
                     format!("required variable {name} is missing a value: {msg}")
                 })
             }
-            "+" if present => interpolate_str(arg, env),
+            "+" if present => interpolate_nested(arg, env, depth + 1),
             _ => Ok(String::new()),
         };
     }
@@ -250,6 +261,15 @@ mod tests {
         assert_eq!(err("${NOPE?gone}"), "required variable NOPE is missing a value: gone");
         assert_eq!(err("${NOPE:?}"), "required variable NOPE is missing a value");
         assert_eq!(err("${NOPE:-${X:?inner}}"), "required variable X is missing a value: inner");
+    }
+
+    #[test]
+    fn nesting_is_limited_instead_of_overflowing_the_stack() {
+        // Config that exposed it: a dev of 5000 nested `${X:-` … `}` aborted the process (stack overflow).
+        let nested = |n: usize| format!("{}v{}", "${X:-".repeat(n), "}".repeat(n));
+        assert_eq!(ip(&nested(MAX_NESTING)), "v");
+        assert!(err(&nested(MAX_NESTING + 1)).contains("nested more than"));
+        assert!(err(&nested(100_000)).contains("nested more than"));
     }
 
     #[test]

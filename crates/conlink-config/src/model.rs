@@ -300,6 +300,16 @@ pub struct Command {
     pub command: CommandLine,
 }
 
+/// A plain network namespace conlink creates and runs (the engine-free netns runtime).
+/// Links reach it as `container: NAME`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    /// Namespace name: `/run/netns/NAME`, so `ip netns exec NAME …` enters it.
+    pub name: String,
+    /// Started inside the namespace once its links are up (stopped on exit).
+    pub command: Option<CommandLine>,
+}
+
 /// The whole merged, interpolated, validated and enriched configuration.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct NetworkConfig {
@@ -307,4 +317,6 @@ pub struct NetworkConfig {
     pub tunnels: Vec<Tunnel>,
     pub links: Vec<Link>,
     pub commands: Vec<Command>,
+    /// Network namespaces of the netns runtime (an extension of the original's config).
+    pub nodes: Vec<Node>,
 }

@@ -20,7 +20,11 @@ pub fn parse_route(s: &str) -> Result<RouteSpec, String> {
         let mut arg = |what: &str| toks.next().ok_or_else(|| format!("route {s:?}: {tok:?} needs {what}"));
         match tok {
             "via" => r.via = Some(parse_ip(arg("a gateway address")?).map_err(|e| format!("route {s:?}: via {e}"))?),
-            "dev" => r.dev = Some(arg("a device name")?.to_string()),
+            "dev" => {
+                let dev = arg("a device name")?;
+                crate::naming::check_ifname(dev).map_err(|e| format!("route {s:?}: dev {e}"))?;
+                r.dev = Some(dev.to_string());
+            }
             "metric" => r.metric = Some(parse_num(s, tok, arg("a number")?)?),
             "src" => r.src = Some(parse_ip(arg("an address")?).map_err(|e| format!("route {s:?}: src {e}"))?),
             "table" => r.table = Some(parse_num(s, tok, arg("a number")?)?),
@@ -129,6 +133,9 @@ mod tests {
         assert!(parse_route("default metric high").unwrap_err().contains("not a number"));
         assert!(parse_route("default table -1").is_err());
         assert!(parse_route("default dev").unwrap_err().contains("needs a device"));
+        // Config that exposed it: `route: "default dev eth0:1"` (or a 16+ character name) was accepted.
+        assert!(parse_route("default dev eth0:1").unwrap_err().contains("':'"));
+        assert!(parse_route("default dev abcdefghijklmnop").unwrap_err().contains("longer than 15"));
     }
 
     #[test]

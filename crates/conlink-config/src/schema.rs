@@ -69,6 +69,9 @@ impl ConfigSchema {
 /// sub-errors ("missing service", "missing container") only confuse.
 fn collect(e: &ValidationError, doc: &Value, out: &mut Vec<ConfigIssue>) {
     let path = e.instance_location.to_string();
+    // The document root is "" as a JSON pointer; say "/" so no issue is pathless
+    // (the CLI prints the path as is).
+    let shown_path = if path.is_empty() { "/".to_string() } else { path.clone() };
     let structural = matches!(e.kind, ErrorKind::Group | ErrorKind::Schema { .. } | ErrorKind::Reference { .. } | ErrorKind::AllOf);
     if structural && !e.causes.is_empty() {
         for c in &e.causes {
@@ -77,7 +80,7 @@ fn collect(e: &ValidationError, doc: &Value, out: &mut Vec<ConfigIssue>) {
         return;
     }
     let message = message(e, doc, &path);
-    out.push(ConfigIssue::new(path, message));
+    out.push(ConfigIssue::new(shown_path, message));
 }
 
 fn message(e: &ValidationError, doc: &Value, path: &str) -> String {
@@ -178,6 +181,8 @@ mod tests {
     #[test]
     fn unknown_top_level_key() {
         assert_eq!(issues(json!({"linx": []})), ["/: unknown key \"linx\""]);
+        // Config that exposed it: `networks: []` gave an issue whose path was "" (the CLI printed "  : unknown key").
+        assert_eq!(ConfigSchema::builtin().validate(&json!({"linx": []}))[0].path, "/");
     }
 
     #[test]

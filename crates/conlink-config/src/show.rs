@@ -32,6 +32,7 @@ pub fn show_config(cfg: &NetworkConfig) -> Value {
         "commands": commands,
         "containers": containers,
         "services": services,
+        "nodes": cfg.nodes.iter().map(node_json).collect::<Vec<_>>(),
     })
 }
 
@@ -117,6 +118,21 @@ fn command_json(c: &Command) -> Value {
         CommandLine::Argv(a) => json!(a),
     };
     m.insert("command".into(), cmd);
+    Value::Object(m)
+}
+
+fn node_json(n: &Node) -> Value {
+    let mut m = Map::new();
+    m.insert("name".into(), json!(n.name));
+    match &n.command {
+        Some(CommandLine::Shell(s)) => {
+            m.insert("command".into(), json!(s));
+        }
+        Some(CommandLine::Argv(a)) => {
+            m.insert("command".into(), json!(a));
+        }
+        None => {}
+    }
     Value::Object(m)
 }
 

@@ -37,7 +37,32 @@ pub fn check(doc: &Value, default_bridge_mode: BridgeMode) -> Vec<ConfigIssue> {
         check_tunnel(t, &format!("/tunnels/{i}"), &mut out);
     }
     for (i, c) in items(doc, "commands") {
+        check_target_names(c, &format!("/commands/{i}"), &mut out);
         check_command(c, &format!("/commands/{i}"), &mut out);
+    }
+    let mut node_names = BTreeSet::new();
+    for (i, n) in items(doc, "nodes") {
+        if let Some(name) = n.get("name").and_then(Value::as_str) {
+            if !node_names.insert(name.to_string()) {
+                out.push(ConfigIssue::new(format!("/nodes/{i}/name"), format!("node {name:?} is declared twice")));
+            }
+        }
+        if n.get("command").is_some() {
+            check_command(n, &format!("/nodes/{i}"), &mut out);
+        }
+    }
+    for (i, l) in items(doc, "links") {
+        if l.get("service").is_some() && !node_names.is_empty() && l.get("container").is_none() {
+            // Nodes are addressed by name; a service link cannot match them.
+            if let Some(s) = l.get("service").and_then(Value::as_str) {
+                if node_names.contains(s) {
+                    out.push(ConfigIssue::new(
+                        format!("/links/{i}/service"),
+                        format!("{s:?} is a node: link it with `container: {s}`"),
+                    ));
+                }
+            }
+        }
     }
     check_patch_bridges(doc, &modes, &mut out);
     out
@@ -86,8 +111,9 @@ fn link_type(l: &Value) -> Option<LinkType> {
 }
 
 fn check_link(l: &Value, p: &str, modes: &BTreeMap<String, BridgeMode>, out: &mut Vec<ConfigIssue>) {
+    check_target_names(l, p, out);
     let mut push = |key: &str, msg: String| out.push(ConfigIssue::new(join_ptr(p, key), msg));
-    for key in ["dev", "outer-dev"] {
+    for key in ["dev", "outer-dev", "bridge"] {
         if let Some(name) = l.get(key).and_then(Value::as_str) {
             if let Err(e) = check_ifname(name) {
                 push(key, e);
@@ -112,15 +138,11 @@ fn check_link(l: &Value, p: &str, modes: &BTreeMap<String, BridgeMode>, out: &mu
             push("nat", e);
         }
     }
-    if let Some(n) = l.get("mtu").and_then(Value::as_i64) {
-        if !(MTU_RANGE.0..=MTU_RANGE.1).contains(&n) {
-            push("mtu", format!("MTU {n} is out of range ({}-{})", MTU_RANGE.0, MTU_RANGE.1));
-        }
+    if let Some(e) = check_int(l.get("mtu"), MTU_RANGE, "MTU") {
+        push("mtu", e);
     }
-    if let Some(n) = l.get("vlanid").and_then(Value::as_i64) {
-        if !(0..=VLANID_MAX).contains(&n) {
-            push("vlanid", format!("vlanid {n} is out of range (0-{VLANID_MAX})"));
-        }
+    if let Some(e) = check_int(l.get("vlanid"), (0, VLANID_MAX), "vlanid") {
+        push("vlanid", e);
     }
     let ty = link_type(l);
     if let (Some(mode), Some(ty)) = (l.get("mode").and_then(Value::as_str), ty) {
@@ -169,6 +191,46 @@ fn check_forward_needs(l: &Value, ty: Option<LinkType>, p: &str, modes: &BTreeMa
     }
 }
 
+/// Range check of an integer field. The schema's "integer" also admits
+/// whole floats (`99999.0`, `1e30`) and integers beyond i64, which the typed
+/// config cannot read: without this they were silently replaced by the
+/// default (mtu) or reported without the field's path.
+fn check_int(v: Option<&Value>, (lo, hi): (i64, i64), what: &str) -> Option<String> {
+    let Some(Value::Number(n)) = v else { return None };
+    let out_of_range = || Some(format!("{what} {n} is out of range ({lo}-{hi})"));
+    if let Some(i) = n.as_i64() {
+        return if (lo..=hi).contains(&i) { None } else { out_of_range() };
+    }
+    match n.as_f64() {
+        Some(f) if f >= lo as f64 && f <= hi as f64 => Some(format!("{what} {n} must be written as an integer")),
+        _ => out_of_range(),
+    }
+}
+
+/// Compose service names are `[a-zA-Z0-9._-]+`; docker and podman container
+/// names are `[a-zA-Z0-9][a-zA-Z0-9_.-]*`. A name outside those can never
+/// match anything, and would end up in outer interface names.
+fn check_target_names(o: &Value, p: &str, out: &mut Vec<ConfigIssue>) {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if let Some(s) = o.get("service").and_then(Value::as_str) {
+        if !s.is_empty() && !s.chars().all(ok_char) {
+            out.push(ConfigIssue::new(
+                join_ptr(p, "service"),
+                format!("service name {s:?} is not a compose service name (letters, digits, '.', '_' and '-' only)"),
+            ));
+        }
+    }
+    if let Some(s) = o.get("container").and_then(Value::as_str) {
+        let first_ok = s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+        if !s.is_empty() && !(first_ok && s.chars().all(ok_char)) {
+            out.push(ConfigIssue::new(
+                join_ptr(p, "container"),
+                format!("container name {s:?} is not a container name (a letter or digit, then letters, digits, '.', '_' or '-')"),
+            ));
+        }
+    }
+}
+
 fn check_mode(ty: LinkType, mode: &str) -> Result<(), String> {
     let words: Vec<&str> = mode.split_whitespace().collect();
     let ok = match ty {
@@ -198,9 +260,12 @@ fn check_tunnel(t: &Value, p: &str, out: &mut Vec<ConfigIssue>) {
             out.push(ConfigIssue::new(join_ptr(p, "remote"), e));
         }
     }
-    if let Some(n) = t.get("vni").and_then(Value::as_i64) {
-        if !(0..=VNI_MAX).contains(&n) {
-            out.push(ConfigIssue::new(join_ptr(p, "vni"), format!("vni {n} is out of range (0-{VNI_MAX})")));
+    if let Some(e) = check_int(t.get("vni"), (0, VNI_MAX), "vni") {
+        out.push(ConfigIssue::new(join_ptr(p, "vni"), e));
+    }
+    if let Some(name) = t.get("bridge").and_then(Value::as_str) {
+        if let Err(e) = check_ifname(name) {
+            out.push(ConfigIssue::new(join_ptr(p, "bridge"), e));
         }
     }
     if let Some(ty) = t.get("type").and_then(Value::as_str) {
@@ -403,7 +468,60 @@ mod tests {
 
     #[test]
     fn bridge_names() {
-        assert_eq!(issues(json!({"bridges": [{"bridge": "a/b"}]})), ["/bridges/0/bridge: interface name \"a/b\" must not contain '/' or whitespace"]);
+        assert_eq!(issues(json!({"bridges": [{"bridge": "a/b"}]})), ["/bridges/0/bridge: interface name \"a/b\" must not contain '/', ':' or whitespace"]);
+    }
+
+    #[test]
+    fn colon_in_any_interface_name_is_rejected() {
+        // Config that exposed it: `dev: eth0:1` / `bridge: br:0` loaded fine, then failed in the kernel.
+        let got = issues(link(json!({"dev": "eth0:1", "outer-dev": "o:1", "bridge": "br:0"})));
+        let paths: Vec<&str> = got.iter().map(|s| s.split(": ").next().unwrap()).collect();
+        assert_eq!(paths, ["/links/0/dev", "/links/0/outer-dev", "/links/0/bridge"], "{got:?}");
+        let got = issues(json!({"tunnels": [{"type": "vxlan", "bridge": "t:1", "remote": "192.0.2.1", "vni": 1}]}));
+        assert_eq!(got, ["/tunnels/0/bridge: interface name \"t:1\" must not contain '/', ':' or whitespace"]);
+    }
+
+    #[test]
+    fn link_and_tunnel_bridge_names_count_bytes() {
+        // 9 characters (the schema's limit is characters) but 18 bytes: too long for the kernel.
+        let got = issues(link(json!({"bridge": "ééééééééé"})));
+        assert_eq!(got.len(), 1);
+        assert!(got[0].starts_with("/links/0/bridge: ") && got[0].contains("bytes"), "{got:?}");
+    }
+
+    #[test]
+    fn service_and_container_names_must_be_engine_names() {
+        // Config that exposed it: `service: web/1` and `container: my box` were accepted.
+        let got = issues(json!({"links": [
+            {"service": "web/1", "bridge": "s"},
+            {"container": "my box", "bridge": "s"},
+            {"container": "-lead", "bridge": "s"},
+            {"service": "ok_Name-1.x", "bridge": "s"},
+            {"container": "Ok1.x_y-z", "bridge": "s"}
+        ], "commands": [{"service": "$(id)", "command": "true"}]}));
+        let paths: Vec<&str> = got.iter().map(|s| s.split(": ").next().unwrap()).collect();
+        assert_eq!(paths, ["/links/0/service", "/links/1/container", "/links/2/container", "/commands/0/service"], "{got:?}");
+    }
+
+    #[test]
+    fn integer_fields_that_the_typed_config_cannot_read() {
+        // Config that exposed it: `mtu: 99999.0` loaded with the default MTU; `mtu: 18446744073709551615`
+        // and `vlanid: 18446744073709551615` were reported at /links/0 instead of the field.
+        let got = issues(json!({"links": [
+            {"service": "a", "bridge": "s", "mtu": 99999.0},
+            {"service": "a", "bridge": "s", "mtu": 1500.0},
+            {"service": "a", "bridge": "s", "mtu": 18446744073709551615u64},
+            {"service": "a", "type": "vlan", "vlanid": 18446744073709551615u64},
+            {"service": "a", "type": "vlan", "vlanid": 1e30}
+        ], "tunnels": [{"type": "vxlan", "bridge": "s", "remote": "192.0.2.1", "vni": 7.0}]}));
+        assert_eq!(got, [
+            "/links/0/mtu: MTU 99999.0 is out of range (68-65535)",
+            "/links/1/mtu: MTU 1500.0 must be written as an integer",
+            "/links/2/mtu: MTU 18446744073709551615 is out of range (68-65535)",
+            "/links/3/vlanid: vlanid 18446744073709551615 is out of range (0-4094)",
+            "/links/4/vlanid: vlanid 1e+30 is out of range (0-4094)",
+            "/tunnels/0/vni: vni 7.0 must be written as an integer",
+        ]);
     }
 
     #[test]

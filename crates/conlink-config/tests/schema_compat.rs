@@ -23,7 +23,7 @@ fn table() -> Vec<(&'static str, Value, bool)> {
         ("macvlan mode", json!({"links": [{"service": "m", "type": "macvlan", "mode": "bridge", "outer-dev": "eth0"}]}), true),
         ("dummy", json!({"links": [{"service": "d", "type": "dummy", "ip": "10.9.0.1/16"}]}), true),
         ("bridges, tunnels, commands", json!({"bridges": [{"bridge": "s1", "mode": "patch"}], "tunnels": [{"type": "geneve", "bridge": "s1", "remote": "192.0.2.2", "vni": 1001}], "commands": [{"service": "a", "command": "ip a"}, {"container": "b", "command": ["ip", "r"]}]}), true),
-        ("unknown top key", json!({"nodes": []}), false),
+        ("unknown top key", json!({"switches": []}), false),
         ("veth without bridge", json!({"links": [{"service": "h1"}]}), false),
         ("no target", json!({"links": [{"bridge": "s1"}]}), false),
         ("both targets", json!({"links": [{"service": "a", "container": "b", "bridge": "s1"}]}), false),

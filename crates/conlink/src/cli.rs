@@ -79,6 +79,15 @@ pub struct Cli {
 pub enum Command {
     /// Print the merged, enriched config as JSON (same as --show-config).
     ShowConfig,
+    /// Run a command inside a node of the netns runtime (/run/netns/NODE).
+    #[command(arg_required_else_help = true)]
+    Exec {
+        /// Node name.
+        node: String,
+        /// Command and its arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        command: Vec<String>,
+    },
 }
 
 fn parse_bridge_mode(s: &str) -> Result<BridgeMode, String> {
@@ -131,6 +140,18 @@ mod tests {
         let cli = parse(&["--network-file", "a", "--default-bridge-mode", "patch", "--default-mtu", "5111"]).unwrap();
         assert_eq!(cli.default_bridge_mode, BridgeMode::Patch);
         assert_eq!(cli.default_mtu, 5111);
+    }
+
+    #[test]
+    fn exec_takes_the_rest_as_the_command() {
+        let cli = parse(&["exec", "h1", "ping", "-c1", "10.0.0.1"]).unwrap();
+        match cli.command {
+            Some(Command::Exec { node, command }) => {
+                assert_eq!(node, "h1");
+                assert_eq!(command, ["ping", "-c1", "10.0.0.1"]);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -11,6 +11,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
 
+    if let Some(Command::Exec { node, command }) = &cli.command {
+        return exec_in_node(node, command);
+    }
     if !cli.has_config_files() {
         eprintln!("conlink: either --network-file or --compose-file is required (see --help)");
         return ExitCode::from(2);
@@ -61,6 +64,25 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// `conlink exec NODE CMD…`: enter the node's network namespace and replace this process.
+fn exec_in_node(node: &str, command: &[String]) -> ExitCode {
+    use std::os::unix::process::CommandExt;
+    let ns = match conlink_kernel::Netns::from_name(node) {
+        Ok(ns) => ns,
+        Err(e) => {
+            eprintln!("conlink exec: no node {node:?}: {e} (is conlink running with that node?)");
+            return ExitCode::from(1);
+        }
+    };
+    if let Err(e) = nix::sched::setns(ns.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET) {
+        eprintln!("conlink exec: cannot enter node {node:?}: {e}");
+        return ExitCode::from(1);
+    }
+    let err = std::process::Command::new(&command[0]).args(&command[1..]).exec();
+    eprintln!("conlink exec: cannot run {:?}: {err}", command[0]);
+    ExitCode::from(127)
 }
 
 fn init_logging(verbose: bool) {

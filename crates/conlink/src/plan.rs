@@ -162,7 +162,7 @@ mod tests {
     fn cfg(links: Vec<Link>) -> NetworkConfig {
         let mut bridges = BTreeMap::new();
         bridges.insert("s1".to_string(), Bridge { name: "s1".into(), mode: BridgeMode::Linux });
-        NetworkConfig { bridges, tunnels: vec![], links, commands: vec![] }
+        NetworkConfig { bridges, links, ..Default::default() }
     }
 
     fn replica(service: &str, project: &str, n: u32) -> ContainerFacts {

@@ -2,6 +2,7 @@
 
 mod links;
 mod namespace;
+mod nodes;
 pub mod tracker;
 
 use std::collections::HashMap;
@@ -68,7 +69,8 @@ impl Shared {
 pub async fn run(cfg: Arc<NetworkConfig>, opts: DaemonOptions) -> Result<()> {
     let started = Instant::now();
     let own_id = own_container_id();
-    let engines = connect_engines(&opts).await?;
+    // The netns runtime needs no engine; without nodes at least one engine must answer.
+    let engines = connect_engines(&opts, cfg.nodes.is_empty()).await?;
 
     let scope = project_scope(&opts, own_id.as_deref(), &engines).await;
     match &scope.project {
@@ -117,11 +119,23 @@ pub async fn run(cfg: Arc<NetworkConfig>, opts: DaemonOptions) -> Result<()> {
         started,
     });
 
+    let running_nodes = match start_nodes(&shared).await {
+        Ok(n) => n,
+        Err(e) => {
+            cleanup(&shared, &created_bridges, &created_tunnels, &bridge_ns, Vec::new()).await;
+            return Err(e);
+        }
+    };
+
     // Subscribe before listing so a container starting in between is not missed.
     let mut events = futures::stream::select_all(engines.iter().map(|e| {
         let kind = e.kind();
         e.events().map(move |ev| (kind, ev)).boxed()
     }));
+    if engines.is_empty() {
+        // Nodes only: nothing will ever arrive, wait for a signal.
+        events.push(futures::stream::pending().boxed());
+    }
     for engine in &engines {
         let running = engine.list_running().await.with_context(|| format!("listing {:?} containers", engine.kind()))?;
         info!(engine = ?engine.kind(), count = running.len(), "handling containers already running");
@@ -162,8 +176,72 @@ pub async fn run(cfg: Arc<NetworkConfig>, opts: DaemonOptions) -> Result<()> {
         }
     }
 
-    cleanup(&shared, &created_bridges, &created_tunnels, &bridge_ns).await;
+    cleanup(&shared, &created_bridges, &created_tunnels, &bridge_ns, running_nodes).await;
     Ok(())
+}
+
+/// Creates every node's namespace and links, then starts the nodes' commands
+/// (after all links exist, so a command may talk to any other node at once).
+async fn start_nodes(shared: &Shared) -> Result<Vec<nodes::RunningNode>> {
+    let mut running: Vec<nodes::RunningNode> = Vec::new();
+    for node in &shared.cfg.nodes {
+        match nodes::create_node(node).await {
+            Ok(n) => running.push(n),
+            Err(e) => {
+                for n in running {
+                    nodes::stop_node(n).await;
+                }
+                bail!("cannot create node {}: {e:#}", node.name);
+            }
+        }
+    }
+    for node in &running {
+        let facts = ContainerFacts { id: nodes::node_id(&node.name), name: node.name.clone(), ..Default::default() };
+        let planned = plan_container(&shared.cfg, &facts, &shared.scope);
+        let ns = node.netns.try_clone().map_err(|source| LinkError::Namespace { container: node.name.clone(), pid: 0, source });
+        connect_and_record(shared, &facts.id, &node.name, 0, ns, &planned).await;
+    }
+    shared.check_all_connected();
+    for (node, cfg_node) in running.iter_mut().zip(&shared.cfg.nodes) {
+        let facts = ContainerFacts { id: nodes::node_id(&node.name), name: node.name.clone(), ..Default::default() };
+        let commands = cfg_node.command.iter().chain(commands_for(&shared.cfg, &facts, &shared.scope)).cloned().collect::<Vec<_>>();
+        for command in commands {
+            match nodes::spawn_in_node(node, &command) {
+                Ok(child) => node.children.push(child),
+                Err(e) => error!(node = %node.name, "cannot start command {command:?}: {e}"),
+            }
+        }
+    }
+    if !running.is_empty() {
+        print_node_summary(shared, &running);
+    }
+    Ok(running)
+}
+
+/// What a person trying the netns runtime needs: what is up, and how to get in.
+fn print_node_summary(shared: &Shared, running: &[nodes::RunningNode]) {
+    let tracker = shared.tracker.lock().unwrap();
+    for node in running {
+        let links: Vec<String> = shared
+            .cfg
+            .links
+            .iter()
+            .filter(|l| l.target == conlink_config::Target::Container(node.name.clone()))
+            .map(|l| {
+                let ips = l.ip.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+                format!("{}{}{}", l.dev, if ips.is_empty() { "" } else { " " }, ips)
+            })
+            .collect();
+        let state = match tracker.containers().find(|(id, _)| **id == nodes::node_id(&node.name)) {
+            Some((_, r)) if r.links.iter().all(|l| l.state == LinkState::Connected) => "up",
+            Some(_) => "FAILED",
+            None => "no links",
+        };
+        info!("node {:<12} {:<8} {}", node.name, state, links.join("; "));
+    }
+    if let Some(first) = running.first() {
+        info!("enter a node with: conlink exec {0} sh   (or: ip netns exec {0} sh)", first.name);
+    }
 }
 
 /// netem and ethtool strings are checked before anything is built, so a typo
@@ -279,7 +357,7 @@ async fn create_tunnels(cfg: &NetworkConfig, nl: &Nl, bridge_index: &HashMap<Str
     Ok(created)
 }
 
-async fn connect_engines(opts: &DaemonOptions) -> Result<Vec<EngineClient>> {
+async fn connect_engines(opts: &DaemonOptions, required: bool) -> Result<Vec<EngineClient>> {
     let mut engines = Vec::new();
     let mut errors = Vec::new();
     for (kind, socket) in [(EngineKind::Docker, &opts.docker_socket), (EngineKind::Podman, &opts.podman_socket)] {
@@ -295,7 +373,9 @@ async fn connect_engines(opts: &DaemonOptions) -> Result<Vec<EngineClient>> {
             Err(e) => errors.push(format!("{kind:?} at {}: {e}", socket.display())),
         }
     }
-    if engines.is_empty() {
+    if engines.is_empty() && !required {
+        info!("no container engine: running the network namespace nodes only");
+    } else if engines.is_empty() {
         bail!(
             "no container engine reachable (tried docker at {} and podman at {}){}",
             opts.docker_socket.display(),
@@ -378,13 +458,32 @@ async fn handle_start(shared: Arc<Shared>, engine: EngineClient, c: ContainerInf
     if let Some(old) = previous {
         remove_container_links(&shared, &old).await;
     }
+    let ns = Netns::from_pid(pid).map_err(|source| LinkError::Namespace { container: c.name.clone(), pid, source });
+    let ok = connect_and_record(&shared, &c.id, &c.name, pid, ns, &planned).await;
+    shared.check_all_connected();
+    if ok {
+        for command in commands {
+            tokio::spawn(run_command(engine.clone(), c.id.clone(), c.name.clone(), command));
+        }
+    }
+}
+
+/// Builds the planned links in `ns` and records the outcome; true when all are up.
+async fn connect_and_record(
+    shared: &Shared,
+    id: &str,
+    name: &str,
+    pid: u32,
+    ns: Result<Netns, LinkError>,
+    planned: &[crate::plan::PlannedLink],
+) -> bool {
     let t0 = Instant::now();
-    let result = match Netns::from_pid(pid) {
+    let result = match ns {
         Ok(ns) => {
             let side = BridgeSide { nl: &shared.bridge_nl, bridge_index: &shared.bridge_index, host: shared.host_nl.as_ref() };
-            connect_container(&side, &c.name, &ns, &planned).await
+            connect_container(&side, name, &ns, planned).await
         }
-        Err(source) => Err(LinkError::Namespace { container: c.name.clone(), pid, source }),
+        Err(e) => Err(e),
     };
     let (state, created) = match result {
         Ok(created) => (LinkState::Connected, created),
@@ -395,7 +494,7 @@ async fn handle_start(shared: Arc<Shared>, engine: EngineClient, c: ContainerInf
     };
     let ok = state == LinkState::Connected;
     let record = ContainerRecord {
-        name: c.name.clone(),
+        name: name.to_string(),
         pid,
         links: planned
             .iter()
@@ -413,12 +512,12 @@ async fn handle_start(shared: Arc<Shared>, engine: EngineClient, c: ContainerInf
                 Created::Outer(_) => None,
             })
             .collect(),
-        forwards: if ok { forward_rules(&planned) } else { Vec::new() },
+        forwards: if ok { forward_rules(planned) } else { Vec::new() },
     };
     if ok {
-        for p in &planned {
+        for p in planned {
             info!(
-                container = %c.name,
+                container = %name,
                 dev = %p.dev,
                 outer = p.outer.as_deref().unwrap_or("-"),
                 bridge = p.bridge.as_deref().unwrap_or("-"),
@@ -426,9 +525,9 @@ async fn handle_start(shared: Arc<Shared>, engine: EngineClient, c: ContainerInf
                 "link up"
             );
         }
-        debug!(container = %c.name, links = planned.len(), elapsed_us = t0.elapsed().as_micros() as u64, "container connected");
+        debug!(container = %name, links = planned.len(), elapsed_us = t0.elapsed().as_micros() as u64, "container connected");
     }
-    shared.tracker.lock().unwrap().set_container(&c.id, record);
+    shared.tracker.lock().unwrap().set_container(id, record);
     if ok {
         let patch_bridges: Vec<String> = planned
             .iter()
@@ -436,18 +535,13 @@ async fn handle_start(shared: Arc<Shared>, engine: EngineClient, c: ContainerInf
             .filter_map(|p| p.bridge.clone())
             .collect();
         for bridge in patch_bridges {
-            pair_patch(&shared, &bridge).await;
+            pair_patch(shared, &bridge).await;
         }
         if planned.iter().any(|p| !p.forward.is_empty()) {
-            refresh_forwards(&shared);
+            refresh_forwards(shared);
         }
     }
-    shared.check_all_connected();
-    if ok {
-        for command in commands {
-            tokio::spawn(run_command(engine.clone(), c.id.clone(), c.name.clone(), command));
-        }
-    }
+    ok
 }
 
 /// Joins the two ports of a patch bridge with tc redirects in both directions, so every
@@ -550,7 +644,13 @@ async fn handle_die(shared: Arc<Shared>, id: String) {
     info!(container = %old.name, links = old.links.len(), "container died, links removed");
 }
 
-async fn cleanup(shared: &Shared, bridges: &[String], tunnels: &[String], ns: &BridgeNamespace) {
+async fn cleanup(
+    shared: &Shared,
+    bridges: &[String],
+    tunnels: &[String],
+    ns: &BridgeNamespace,
+    running_nodes: Vec<nodes::RunningNode>,
+) {
     let records: Vec<ContainerRecord> = { shared.tracker.lock().unwrap().containers().map(|(_, c)| c.clone()).collect() };
     info!(containers = records.len(), bridges = bridges.len(), "removing links and bridges");
     for r in &records {
@@ -558,6 +658,9 @@ async fn cleanup(shared: &Shared, bridges: &[String], tunnels: &[String], ns: &B
     }
     if shared.forward_dev.is_some() {
         apply_forward_list(shared, &[]);
+    }
+    for node in running_nodes {
+        nodes::stop_node(node).await;
     }
     remove_all(&shared.bridge_nl, bridges, tunnels, ns).await;
 }
