@@ -139,6 +139,13 @@ pub async fn run(cfg: Arc<NetworkConfig>, opts: DaemonOptions) -> Result<()> {
     for engine in &engines {
         let running = engine.list_running().await.with_context(|| format!("listing {:?} containers", engine.kind()))?;
         info!(engine = ?engine.kind(), count = running.len(), "handling containers already running");
+        // Mark all before spawning any: one replica finishing must not look like "all connected".
+        {
+            let mut t = shared.tracker.lock().unwrap();
+            for c in &running {
+                t.mark_pending(&c.id);
+            }
+        }
         for c in running {
             spawn_start(shared.clone(), engine.clone(), c);
         }
@@ -155,10 +162,14 @@ pub async fn run(cfg: Arc<NetworkConfig>, opts: DaemonOptions) -> Result<()> {
                 Some((kind, Ok(EngineEvent::Start { id }))) => {
                     let engine = engines.iter().find(|e| e.kind() == kind).expect("event from a known engine").clone();
                     let shared = shared.clone();
+                    shared.tracker.lock().unwrap().mark_pending(&id);
                     tokio::spawn(async move {
                         match engine.inspect(&id).await {
                             Ok(info) => spawn_start(shared, engine, info),
-                            Err(e) => warn!(container = %id, "cannot inspect started container: {e}"),
+                            Err(e) => {
+                                warn!(container = %id, "cannot inspect started container: {e}");
+                                shared.tracker.lock().unwrap().clear_pending(&id);
+                            }
                         }
                     });
                 }
@@ -436,7 +447,13 @@ fn facts_of(c: &ContainerInfo) -> ContainerFacts {
 }
 
 fn spawn_start(shared: Arc<Shared>, engine: EngineClient, info: ContainerInfo) {
-    tokio::spawn(async move { handle_start(shared, engine, info).await });
+    tokio::spawn(async move {
+        let id = info.id.clone();
+        handle_start(shared.clone(), engine, info).await;
+        // Containers without links (or not running) finish here without a record.
+        shared.tracker.lock().unwrap().clear_pending(&id);
+        shared.check_all_connected();
+    });
 }
 
 async fn handle_start(shared: Arc<Shared>, engine: EngineClient, c: ContainerInfo) {

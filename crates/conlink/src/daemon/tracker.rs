@@ -1,6 +1,6 @@
 //! What conlink has built, per container, and whether the whole topology is up.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use conlink_config::NetworkConfig;
 
@@ -36,6 +36,9 @@ pub struct ContainerRecord {
 #[derive(Debug, Default)]
 pub struct Tracker {
     containers: HashMap<String, ContainerRecord>,
+    /// Containers seen (listed or started) whose links are still being built:
+    /// nothing is "all connected" while one of them may still add links.
+    pending: HashSet<String>,
     tunnels_up: bool,
     announced: bool,
 }
@@ -46,7 +49,16 @@ impl Tracker {
     }
 
     pub fn set_container(&mut self, id: &str, record: ContainerRecord) {
+        self.pending.remove(id);
         self.containers.insert(id.to_string(), record);
+    }
+
+    pub fn mark_pending(&mut self, id: &str) {
+        self.pending.insert(id.to_string());
+    }
+
+    pub fn clear_pending(&mut self, id: &str) {
+        self.pending.remove(id);
     }
 
     pub fn remove_container(&mut self, id: &str) -> Option<ContainerRecord> {
@@ -83,7 +95,7 @@ impl Tracker {
     /// True when every configured link exists in at least one running container, no
     /// tracked link has failed, and every tunnel exists.
     pub fn all_connected(&self, cfg: &NetworkConfig) -> bool {
-        if !self.tunnels_up {
+        if !self.tunnels_up || !self.pending.is_empty() {
             return false;
         }
         let links = || self.containers.values().flat_map(|c| c.links.iter());
@@ -162,6 +174,21 @@ mod tests {
         t.set_container("b", rec(&[0], LinkState::Failed("boom".into())));
         assert!(!t.all_connected(&cfg));
         t.remove_container("b");
+        assert!(t.all_connected(&cfg));
+    }
+
+    #[test]
+    fn replicas_still_being_connected_hold_the_announcement() {
+        let cfg = cfg(1);
+        let mut t = Tracker::new(false);
+        t.mark_pending("a");
+        t.mark_pending("b");
+        t.set_container("a", rec(&[0], LinkState::Connected));
+        assert!(!t.all_connected(&cfg), "replica b is still being connected");
+        t.set_container("b", rec(&[0], LinkState::Connected));
+        assert!(t.all_connected(&cfg));
+        t.mark_pending("c");
+        t.clear_pending("c"); // c turned out to have no links
         assert!(t.all_connected(&cfg));
     }
 
