@@ -105,11 +105,23 @@ async fn build_all(
                 req.mtu = p.mtu;
                 req.master = master;
                 req.outer_up = true;
-                side.nl.create_veth_with(&req).await.map_err(&kerr)?;
+                if let Err(e) = side.nl.create_veth_with(&req).await {
+                    // The container may still hold `dev` from an earlier run of conlink.
+                    if !(e.is_exists() && inner.delete_link(&p.dev).await.map_err(&kerr)?) {
+                        return Err(kerr(e));
+                    }
+                    warn!(container, dev = %p.dev, "replaced an interface left by an earlier run");
+                    side.nl.create_veth_with(&req).await.map_err(&kerr)?;
+                }
                 created.push(Created::Outer(outer.to_string()));
             }
             LinkType::Dummy => {
-                inner.create_dummy(&p.dev).await.map_err(&kerr)?;
+                if let Err(e) = inner.create_dummy(&p.dev).await {
+                    if !(e.is_exists() && inner.delete_link(&p.dev).await.map_err(&kerr)?) {
+                        return Err(kerr(e));
+                    }
+                    inner.create_dummy(&p.dev).await.map_err(&kerr)?;
+                }
                 created.push(Created::Inner(p.dev.clone()));
                 if let Some(mac) = p.mac {
                     inner.set_mac(&p.dev, mac.0).await.map_err(&kerr)?;
@@ -133,7 +145,13 @@ async fn build_all(
                     mac: p.mac.map(|m| m.0),
                     mtu: p.mtu,
                 };
-                host.create_child_link(&req).await.map_err(&kerr)?;
+                if let Err(e) = host.create_child_link(&req).await {
+                    if !(e.is_exists() && inner.delete_link(&p.dev).await.map_err(&kerr)?) {
+                        return Err(kerr(e));
+                    }
+                    warn!(container, dev = %p.dev, "replaced an interface left by an earlier run");
+                    host.create_child_link(&req).await.map_err(&kerr)?;
+                }
                 created.push(Created::Inner(p.dev.clone()));
             }
         }

@@ -128,29 +128,19 @@ pub async fn run(cfg: Arc<NetworkConfig>, opts: DaemonOptions) -> Result<()> {
     };
 
     // Subscribe before listing so a container starting in between is not missed.
-    let mut events = futures::stream::select_all(engines.iter().map(|e| {
-        let kind = e.kind();
-        e.events().map(move |ev| (kind, ev)).boxed()
-    }));
-    if engines.is_empty() {
-        // Nodes only: nothing will ever arrive, wait for a signal.
-        events.push(futures::stream::pending().boxed());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<EngineMsg>();
+    for engine in &engines {
+        tokio::spawn(watch_engine(engine.clone(), tx.clone()));
     }
     for engine in &engines {
-        let running = engine.list_running().await.with_context(|| format!("listing {:?} containers", engine.kind()))?;
-        info!(engine = ?engine.kind(), count = running.len(), "handling containers already running");
-        // Mark all before spawning any: one replica finishing must not look like "all connected".
-        {
-            let mut t = shared.tracker.lock().unwrap();
-            for c in &running {
-                t.mark_pending(&c.id);
-            }
-        }
-        for c in running {
-            spawn_start(shared.clone(), engine.clone(), c);
-        }
+        let running = engine.list_running().await.with_context(|| format!("listing {} containers", engine.kind()))?;
+        info!(engine = %engine.kind(), count = running.len(), "handling containers already running");
+        start_all(&shared, engine, running);
     }
     shared.check_all_connected();
+    // Events can be missed (engine restarts, full buffers): a periodic resync repairs that.
+    let mut resync_timer = tokio::time::interval(RESYNC_INTERVAL);
+    resync_timer.tick().await;
 
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sigterm = signal(SignalKind::terminate())?;
@@ -158,8 +148,13 @@ pub async fn run(cfg: Arc<NetworkConfig>, opts: DaemonOptions) -> Result<()> {
         tokio::select! {
             _ = sigint.recv() => { info!("got SIGINT"); break; }
             _ = sigterm.recv() => { info!("got SIGTERM"); break; }
-            ev = events.next() => match ev {
-                Some((kind, Ok(EngineEvent::Start { id }))) => {
+            _ = resync_timer.tick() => {
+                for engine in &engines {
+                    tokio::spawn(resync(shared.clone(), engine.clone()));
+                }
+            }
+            msg = rx.recv() => match msg {
+                Some(EngineMsg::Event(kind, EngineEvent::Start { id })) => {
                     let engine = engines.iter().find(|e| e.kind() == kind).expect("event from a known engine").clone();
                     let shared = shared.clone();
                     shared.tracker.lock().unwrap().mark_pending(&id);
@@ -169,19 +164,21 @@ pub async fn run(cfg: Arc<NetworkConfig>, opts: DaemonOptions) -> Result<()> {
                             Err(e) => {
                                 warn!(container = %id, "cannot inspect started container: {e}");
                                 shared.tracker.lock().unwrap().clear_pending(&id);
+                                shared.check_all_connected();
                             }
                         }
                     });
                 }
-                Some((_, Ok(EngineEvent::Die { id }))) => {
+                Some(EngineMsg::Event(_, EngineEvent::Die { id })) => {
                     tokio::spawn(handle_die(shared.clone(), id));
                 }
-                Some((kind, Err(e))) => {
-                    error!(engine = ?kind, "event stream error: {e}");
+                Some(EngineMsg::Reconnected(kind)) => {
+                    let engine = engines.iter().find(|e| e.kind() == kind).expect("a known engine").clone();
+                    tokio::spawn(resync(shared.clone(), engine));
                 }
                 None => {
-                    error!("all engine event streams ended");
-                    break;
+                    // Only the netns runtime has no engine watchers; wait for a signal.
+                    std::future::pending::<()>().await;
                 }
             }
         }
@@ -210,7 +207,7 @@ async fn start_nodes(shared: &Shared) -> Result<Vec<nodes::RunningNode>> {
         let facts = ContainerFacts { id: nodes::node_id(&node.name), name: node.name.clone(), ..Default::default() };
         let planned = plan_container(&shared.cfg, &facts, &shared.scope);
         let ns = node.netns.try_clone().map_err(|source| LinkError::Namespace { container: node.name.clone(), pid: 0, source });
-        connect_and_record(shared, &facts.id, &node.name, 0, ns, &planned).await;
+        connect_and_record(shared, None, &facts.id, &node.name, 0, ns, &planned).await;
     }
     shared.check_all_connected();
     for (node, cfg_node) in running.iter_mut().zip(&shared.cfg.nodes) {
@@ -368,6 +365,106 @@ async fn create_tunnels(cfg: &NetworkConfig, nl: &Nl, bridge_index: &HashMap<Str
     Ok(created)
 }
 
+/// How often running containers are compared with what conlink built.
+const RESYNC_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+
+enum EngineMsg {
+    Event(EngineKind, EngineEvent),
+    /// The engine's event stream was re-established after a break: resync.
+    Reconnected(EngineKind),
+}
+
+/// Follows one engine's events for ever, reconnecting (e.g. across a dockerd
+/// restart) and asking for a resync after every reconnect.
+async fn watch_engine(engine: EngineClient, tx: tokio::sync::mpsc::UnboundedSender<EngineMsg>) {
+    let kind = engine.kind();
+    let mut first = true;
+    loop {
+        if !first {
+            // Wait until the engine answers again before subscribing.
+            let mut delay = std::time::Duration::from_millis(200);
+            while engine.list_running().await.is_err() {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(5));
+            }
+        }
+        let mut events = Box::pin(engine.events());
+        if !first {
+            info!(engine = %kind, "event stream reconnected, resyncing");
+            if tx.send(EngineMsg::Reconnected(kind)).is_err() {
+                return;
+            }
+        }
+        first = false;
+        while let Some(item) = events.next().await {
+            match item {
+                Ok(ev) => {
+                    if tx.send(EngineMsg::Event(kind, ev)).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    warn!(engine = %kind, "event stream broke: {e}");
+                    break;
+                }
+            }
+        }
+        warn!(engine = %kind, "event stream ended; reconnecting");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// Marks every container pending, then connects each concurrently.
+fn start_all(shared: &Arc<Shared>, engine: &EngineClient, containers: Vec<ContainerInfo>) {
+    // Mark all before spawning any: one replica finishing must not look like "all connected".
+    {
+        let mut t = shared.tracker.lock().unwrap();
+        for c in &containers {
+            t.mark_pending(&c.id);
+        }
+    }
+    for c in containers {
+        spawn_start(shared.clone(), engine.clone(), c);
+    }
+}
+
+/// Compares the engine's running containers with what conlink tracks: connects
+/// new or restarted ones (another PID), removes links of the ones that are gone.
+async fn resync(shared: Arc<Shared>, engine: EngineClient) {
+    let running = match engine.list_running().await {
+        Ok(r) => r,
+        Err(e) => {
+            warn!(engine = %engine.kind(), "resync: cannot list containers: {e}");
+            return;
+        }
+    };
+    let (stale, gone): (Vec<ContainerInfo>, Vec<String>) = {
+        let t = shared.tracker.lock().unwrap();
+        let tracked: HashMap<&String, &ContainerRecord> =
+            t.containers().filter(|(_, r)| r.engine == Some(engine.kind())).collect();
+        let stale = running
+            .iter()
+            .filter(|c| match tracked.get(&c.id) {
+                Some(r) => Some(r.pid) != c.pid || r.links.iter().any(|l| l.state != LinkState::Connected),
+                None => true,
+            })
+            .cloned()
+            .collect();
+        let gone = tracked.keys().filter(|id| !running.iter().any(|c| &&c.id == *id)).map(|id| id.to_string()).collect();
+        (stale, gone)
+    };
+    // Containers without links are never tracked; planning skips them cheaply.
+    let stale: Vec<ContainerInfo> =
+        stale.into_iter().filter(|c| !plan_container(&shared.cfg, &facts_of(c), &shared.scope).is_empty()).collect();
+    if !stale.is_empty() || !gone.is_empty() {
+        info!(engine = %engine.kind(), reconnect = stale.len(), remove = gone.len(), "resync repairs missed events");
+    }
+    for id in gone {
+        tokio::spawn(handle_die(shared.clone(), id));
+    }
+    start_all(&shared, &engine, stale);
+}
+
 async fn connect_engines(opts: &DaemonOptions, required: bool) -> Result<Vec<EngineClient>> {
     let mut engines = Vec::new();
     let mut errors = Vec::new();
@@ -476,7 +573,7 @@ async fn handle_start(shared: Arc<Shared>, engine: EngineClient, c: ContainerInf
         remove_container_links(&shared, &old).await;
     }
     let ns = Netns::from_pid(pid).map_err(|source| LinkError::Namespace { container: c.name.clone(), pid, source });
-    let ok = connect_and_record(&shared, &c.id, &c.name, pid, ns, &planned).await;
+    let ok = connect_and_record(&shared, Some(c.engine), &c.id, &c.name, pid, ns, &planned).await;
     shared.check_all_connected();
     if ok {
         for command in commands {
@@ -488,6 +585,7 @@ async fn handle_start(shared: Arc<Shared>, engine: EngineClient, c: ContainerInf
 /// Builds the planned links in `ns` and records the outcome; true when all are up.
 async fn connect_and_record(
     shared: &Shared,
+    engine: Option<EngineKind>,
     id: &str,
     name: &str,
     pid: u32,
@@ -512,6 +610,7 @@ async fn connect_and_record(
     let ok = state == LinkState::Connected;
     let record = ContainerRecord {
         name: name.to_string(),
+        engine,
         pid,
         links: planned
             .iter()

@@ -23,6 +23,8 @@ pub struct LinkRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContainerRecord {
     pub name: String,
+    /// Engine the container belongs to; `None` for nodes of the netns runtime.
+    pub engine: Option<crate::engine::EngineKind>,
     /// Init PID, to reach interfaces that live only inside the container.
     pub pid: u32,
     pub links: Vec<LinkRecord>,
@@ -144,6 +146,7 @@ mod tests {
     fn rec(indexes: &[usize], state: LinkState) -> ContainerRecord {
         ContainerRecord {
             name: "c".into(),
+            engine: None,
             pid: 1,
             inner: vec![],
             forwards: vec![],
