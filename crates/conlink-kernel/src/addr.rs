@@ -19,6 +19,17 @@ impl Nl {
     pub async fn add_address(&self, dev: &str, addr: IpNet) -> Result<(), KernelError> {
         let op = format!("add address {addr} to {dev}");
         let index = self.index_of(dev).await.map_err(|e| rename_op(e, &op))?;
+        self.add_address_op(&op, index, addr).await
+    }
+
+    /// `add_address` for a link known by index: one round trip instead of
+    /// two (no RTM_GETLINK to resolve the name).
+    pub async fn add_address_index(&self, index: u32, addr: IpNet) -> Result<(), KernelError> {
+        let op = format!("add address {addr} to link #{index}");
+        self.add_address_op(&op, index, addr).await
+    }
+
+    async fn add_address_op(&self, op: &str, index: u32, addr: IpNet) -> Result<(), KernelError> {
         let mut req = self
             .handle()
             .address()

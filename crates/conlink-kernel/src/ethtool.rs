@@ -5,7 +5,7 @@
 //! the kernel maps them onto netdev features itself; no string-set lookup
 //! is needed for the names users write.
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use crate::error::KernelError;
 use crate::in_netns::run_in_netns;
@@ -168,21 +168,73 @@ fn ethtool_value(ns: &Netns, dev: &str, cmd: u32, data: u32) -> std::io::Result<
         }
         // SAFETY: fd was just returned by socket(2).
         let sock = unsafe { OwnedFd::from_raw_fd(fd) };
-        let mut val = EthtoolValue { cmd, data };
-        let mut req = IfReq {
-            name: [0; libc::IFNAMSIZ],
-            data: &mut val as *mut EthtoolValue as *mut libc::c_void,
-            _pad: [0; 16],
-        };
-        req.name[..dev.len()].copy_from_slice(dev.as_bytes());
-        // SAFETY: req is a valid ifreq whose data points at `val`, both
-        // alive for the call.
-        let r = unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCETHTOOL, &mut req) };
-        if r < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        Ok(val.data)
+        ethtool_ioctl(sock.as_fd(), &dev, cmd, data)
     })
+}
+
+/// SIOCETHTOOL on any socket: the kernel resolves `dev` in the socket's
+/// network namespace (for a netlink socket too: netlink has no ioctls of its
+/// own, so the call falls through to dev_ioctl), so a socket opened in the
+/// target namespace needs no thread and no setns.
+pub(crate) fn ethtool_ioctl(sock: BorrowedFd<'_>, dev: &str, cmd: u32, data: u32) -> std::io::Result<u32> {
+    let mut val = EthtoolValue { cmd, data };
+    let mut req = IfReq {
+        name: [0; libc::IFNAMSIZ],
+        data: &mut val as *mut EthtoolValue as *mut libc::c_void,
+        _pad: [0; 16],
+    };
+    req.name[..dev.len()].copy_from_slice(dev.as_bytes());
+    // SAFETY: req is a valid ifreq whose data points at `val`, both
+    // alive for the call.
+    let r = unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCETHTOOL, &mut req) };
+    if r < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(val.data)
+}
+
+impl crate::nl::Nl {
+    /// `apply_ethtool` through this connection's own socket (already in the
+    /// right namespace): one ioctl per setting, no thread, no setns, so it
+    /// is cheap enough to call on a runtime thread.
+    pub fn apply_ethtool(&self, dev: &str, args: &str) -> Result<(), KernelError> {
+        let op = format!("ethtool {dev} {args}");
+        check_ifname(&op, dev)?;
+        let settings = parse_ethtool_args(args).map_err(|d| KernelError::invalid(&op, d))?;
+        for (f, on) in settings {
+            let op = format!("ethtool set {f:?} {} on {dev}", if on { "on" } else { "off" });
+            let (get, set) = f.cmds();
+            let data = if f == Offload::Lro {
+                let flags = ethtool_ioctl(self.ioctl_fd(), dev, get, 0).map_err(|e| KernelError::io(&op, e))?;
+                if on {
+                    flags | ETH_FLAG_LRO
+                } else {
+                    flags & !ETH_FLAG_LRO
+                }
+            } else {
+                on as u32
+            };
+            ethtool_ioctl(self.ioctl_fd(), dev, set, data).map_err(|e| match KernelError::io(&op, e) {
+                KernelError::Unsupported { op, .. } => KernelError::Unsupported {
+                    op,
+                    feature: format!("{f:?} offload setting on {dev}").to_lowercase(),
+                },
+                e => e,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Current state of one offload on `dev`, through this connection's socket.
+    pub fn get_offload(&self, dev: &str, f: Offload) -> Result<bool, KernelError> {
+        let op = format!("ethtool get {f:?} of {dev}");
+        check_ifname(&op, dev)?;
+        let v = ethtool_ioctl(self.ioctl_fd(), dev, f.cmds().0, 0).map_err(|e| KernelError::io(&op, e))?;
+        Ok(match f {
+            Offload::Lro => v & ETH_FLAG_LRO != 0,
+            _ => v != 0,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 //! context; its connection future runs as a tokio task. No processes, no
 //! setns on runtime threads.
 
-use std::os::fd::{FromRawFd, IntoRawFd};
+use std::os::fd::{AsFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd};
+use std::sync::Arc;
 
 use futures::TryStreamExt;
 use netlink_packet_route::link::LinkMessage;
@@ -23,6 +24,9 @@ use crate::netns::Netns;
 pub struct Nl {
     handle: Handle,
     ns_inode: u64,
+    /// A dup of the netlink socket: it lives in the connection's namespace,
+    /// so ioctls such as SIOCETHTOOL on it need no thread or setns.
+    ioctl_fd: Arc<OwnedFd>,
 }
 
 impl Nl {
@@ -39,6 +43,10 @@ impl Nl {
             Ok(socket)
         })
         .map_err(|e| KernelError::io(op, e))?;
+        let ioctl_fd = socket
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(|e| KernelError::io(op, e))?;
         // SAFETY: the fd comes straight from a Socket we own and give up here.
         let socket = unsafe { TokioSocket::from_raw_fd(socket.into_raw_fd()) };
         let (conn, handle, _) = rtnetlink::from_socket(socket);
@@ -46,12 +54,18 @@ impl Nl {
         Ok(Nl {
             handle,
             ns_inode: ns.inode(),
+            ioctl_fd: Arc::new(ioctl_fd),
         })
     }
 
     /// The raw rtnetlink handle, for requests this crate does not wrap yet.
     pub fn handle(&self) -> &Handle {
         &self.handle
+    }
+
+    /// A socket in this connection's namespace, for ioctls.
+    pub(crate) fn ioctl_fd(&self) -> BorrowedFd<'_> {
+        self.ioctl_fd.as_fd()
     }
 
     /// Inode of the namespace this connection talks to (see `Netns::inode`).

@@ -71,6 +71,11 @@ pub struct Cli {
     #[arg(long, value_name = "NAME", env = "CONLINK_NETNS", default_value = "conlink")]
     pub netns: String,
 
+    /// Control socket of the daemon (served by the daemon, used by status/netem/link)
+    /// [default: /run/conlink/NETNS.sock, NETNS from --netns].
+    #[arg(long, value_name = "PATH", env = "CONLINK_CONTROL_SOCKET")]
+    pub control_socket: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -79,6 +84,32 @@ pub struct Cli {
 pub enum Command {
     /// Print the merged, enriched config as JSON (same as --show-config).
     ShowConfig,
+    /// Show every link of the running daemon: container, state, addresses, MTU, bridge, last error.
+    Status {
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set, show or clear a link's netem impairment at runtime (e.g. `netem h1 eth0 delay 40ms loss 1%`).
+    Netem {
+        /// Container (name or id) or node.
+        container: String,
+        dev: String,
+        /// Remove the impairment.
+        #[arg(long, conflicts_with = "options")]
+        clear: bool,
+        /// netem options as after `tc qdisc add … netem`; none = show the current setting.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        options: Vec<String>,
+    },
+    /// Bring a link down (simulating a cut cable) or up again.
+    Link {
+        /// Container (name or id) or node.
+        container: String,
+        dev: String,
+        #[arg(value_parser = ["up", "down"])]
+        state: String,
+    },
     /// Run a command inside a node of the netns runtime (/run/netns/NODE).
     #[command(arg_required_else_help = true)]
     Exec {
@@ -95,6 +126,10 @@ fn parse_bridge_mode(s: &str) -> Result<BridgeMode, String> {
 }
 
 impl Cli {
+    pub fn control_socket(&self) -> PathBuf {
+        self.control_socket.clone().unwrap_or_else(|| crate::control::default_socket(&self.netns))
+    }
+
     pub fn has_config_files(&self) -> bool {
         !self.network_file.is_empty() || !self.compose_file.is_empty()
     }

@@ -1,5 +1,6 @@
 //! conlink: declarative layer-2/layer-3 networking for containers.
 pub mod cli;
+pub mod control;
 pub mod daemon;
 pub mod engine;
 pub mod plan;

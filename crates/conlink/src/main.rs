@@ -3,6 +3,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use conlink::cli::{Cli, Command};
+use conlink::control::{self, LinkStatus, Reply, Request};
 use conlink::daemon::{self, DaemonOptions};
 use conlink_config::{load, show_config, LoadOptions};
 use tracing_subscriber::EnvFilter;
@@ -11,8 +12,17 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
 
-    if let Some(Command::Exec { node, command }) = &cli.command {
-        return exec_in_node(node, command);
+    match &cli.command {
+        Some(Command::Exec { node, command }) => return exec_in_node(node, command),
+        Some(Command::Status { json }) => return control_status(&cli, *json),
+        Some(Command::Netem { container, dev, clear, options }) => {
+            return control_netem(&cli, container, dev, *clear, options)
+        }
+        Some(Command::Link { container, dev, state }) => {
+            let req = Request::Link { container: container.clone(), dev: dev.clone(), up: state == "up" };
+            return control_simple(&cli, &req);
+        }
+        _ => {}
     }
     if !cli.has_config_files() {
         eprintln!("conlink: either --network-file or --compose-file is required (see --help)");
@@ -49,6 +59,7 @@ fn main() -> ExitCode {
         podman_socket: cli.podman_socket.clone(),
         netns_name: cli.netns.clone(),
         host_netns: cli.host_netns.clone(),
+        control_socket: cli.control_socket(),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -64,6 +75,60 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+fn control_status(cli: &Cli, json: bool) -> ExitCode {
+    match control::call(&cli.control_socket(), &Request::Status) {
+        Ok(Reply::Status { all_connected, links }) => {
+            if json {
+                let v = serde_json::json!({"all_connected": all_connected, "links": links});
+                println!("{}", serde_json::to_string_pretty(&v).expect("status serialises"));
+            } else {
+                print!("{}", control::format_table(all_connected, &links));
+            }
+            ExitCode::SUCCESS
+        }
+        other => control_failed(other),
+    }
+}
+
+fn control_netem(cli: &Cli, container: &str, dev: &str, clear: bool, options: &[String]) -> ExitCode {
+    if !clear && options.is_empty() {
+        // No options: show what the link has now.
+        return match control::call(&cli.control_socket(), &Request::Status) {
+            Ok(Reply::Status { links, .. }) => {
+                match links.iter().find(|l: &&LinkStatus| (l.container == container) && l.dev == dev) {
+                    Some(l) => {
+                        println!("{}", l.netem.as_deref().unwrap_or("none"));
+                        ExitCode::SUCCESS
+                    }
+                    None => {
+                        eprintln!("conlink: no link {dev} in {container}");
+                        ExitCode::from(1)
+                    }
+                }
+            }
+            other => control_failed(other),
+        };
+    }
+    let netem = (!clear).then(|| options.join(" "));
+    control_simple(cli, &Request::Netem { container: container.into(), dev: dev.into(), netem })
+}
+
+fn control_simple(cli: &Cli, req: &Request) -> ExitCode {
+    match control::call(&cli.control_socket(), req) {
+        Ok(Reply::Ok) => ExitCode::SUCCESS,
+        other => control_failed(other),
+    }
+}
+
+fn control_failed(reply: Result<Reply, String>) -> ExitCode {
+    match reply {
+        Ok(Reply::Error { message }) => eprintln!("conlink: {message}"),
+        Ok(other) => eprintln!("conlink: unexpected reply {other:?}"),
+        Err(e) => eprintln!("conlink: {e}"),
+    }
+    ExitCode::from(1)
 }
 
 /// `conlink exec NODE CMD…`: enter the node's network namespace and replace this process.

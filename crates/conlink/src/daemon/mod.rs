@@ -1,5 +1,6 @@
 //! The daemon: build bridges, follow engine events, build and remove container links.
 
+mod control_server;
 mod links;
 mod namespace;
 mod nodes;
@@ -35,6 +36,8 @@ pub struct DaemonOptions {
     pub netns_name: String,
     /// Namespace of *vlan/*vtap parents: a netns path or a PID (default PID 1's).
     pub host_netns: Option<String>,
+    /// Unix socket for `conlink status|netem|link`.
+    pub control_socket: PathBuf,
 }
 
 struct Shared {
@@ -119,6 +122,9 @@ pub async fn run(cfg: Arc<NetworkConfig>, opts: DaemonOptions) -> Result<()> {
         started,
     });
 
+    let control = control_server::serve(shared.clone(), &opts.control_socket)
+        .with_context(|| format!("cannot listen on control socket {}", opts.control_socket.display()))?;
+
     let running_nodes = match start_nodes(&shared).await {
         Ok(n) => n,
         Err(e) => {
@@ -184,6 +190,7 @@ pub async fn run(cfg: Arc<NetworkConfig>, opts: DaemonOptions) -> Result<()> {
         }
     }
 
+    control.close();
     cleanup(&shared, &created_bridges, &created_tunnels, &bridge_ns, running_nodes).await;
     Ok(())
 }
@@ -619,6 +626,8 @@ async fn connect_and_record(
                 dev: p.dev.clone(),
                 outer: p.outer.clone().filter(|o| created.contains(&Created::Outer(o.clone()))),
                 state: state.clone(),
+                netem: None,
+                admin_down: false,
             })
             .collect(),
         inner: created

@@ -18,6 +18,10 @@ pub struct LinkRecord {
     /// Outer veth end in conlink's namespace (what must be deleted on cleanup).
     pub outer: Option<String>,
     pub state: LinkState,
+    /// Impairment set at runtime through the control socket.
+    pub netem: Option<String>,
+    /// Set down at runtime through the control socket.
+    pub admin_down: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +77,11 @@ impl Tracker {
 
     pub fn containers(&self) -> impl Iterator<Item = (&String, &ContainerRecord)> {
         self.containers.iter()
+    }
+
+    /// The container whose name (or id, or id prefix of at least 12) is `key`.
+    pub fn find_mut(&mut self, key: &str) -> Option<(&String, &mut ContainerRecord)> {
+        self.containers.iter_mut().find(|(id, c)| c.name == key || *id == key || (key.len() >= 12 && id.starts_with(key)))
     }
 
     /// Every outer interface currently recorded (for cleanup).
@@ -152,7 +161,14 @@ mod tests {
             forwards: vec![],
             links: indexes
                 .iter()
-                .map(|&i| LinkRecord { link_index: i, dev: format!("eth{i}"), outer: Some(format!("o{i}")), state: state.clone() })
+                .map(|&i| LinkRecord {
+                    link_index: i,
+                    dev: format!("eth{i}"),
+                    outer: Some(format!("o{i}")),
+                    state: state.clone(),
+                    netem: None,
+                    admin_down: false,
+                })
                 .collect(),
         }
     }

@@ -1,0 +1,150 @@
+//! Control protocol between a running daemon and `conlink status|netem|link`:
+//! one JSON request line per connection on a local unix socket, one JSON reply.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// One socket per conlink namespace name, so several conlinks on one host never collide.
+pub fn default_socket(netns: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(format!("/run/conlink/{netns}.sock"))
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "kebab-case")]
+pub enum Request {
+    Status,
+    /// Set (`netem: Some`) or clear (`None`) a link's impairment.
+    Netem { container: String, dev: String, netem: Option<String> },
+    /// Administrative state of a link (down simulates a cut cable).
+    Link { container: String, dev: String, up: bool },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkStatus {
+    pub container: String,
+    pub dev: String,
+    pub link_type: String,
+    pub outer: Option<String>,
+    pub bridge: Option<String>,
+    pub ip: Vec<String>,
+    pub mtu: Option<u32>,
+    /// "connected", "failed" or "down" (set down through the control socket).
+    pub state: String,
+    pub netem: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "kebab-case")]
+pub enum Reply {
+    Status { all_connected: bool, links: Vec<LinkStatus> },
+    Ok,
+    Error { message: String },
+}
+
+/// Sends one request to the daemon listening on `socket`.
+pub fn call(socket: &Path, req: &Request) -> Result<Reply, String> {
+    let mut stream = UnixStream::connect(socket).map_err(|e| {
+        format!("cannot reach conlink at {}: {e} (is it running? use --control-socket)", socket.display())
+    })?;
+    let mut line = serde_json::to_string(req).expect("requests serialise");
+    line.push('\n');
+    stream.write_all(line.as_bytes()).map_err(|e| e.to_string())?;
+    let mut reply = String::new();
+    BufReader::new(stream).read_line(&mut reply).map_err(|e| e.to_string())?;
+    serde_json::from_str(&reply).map_err(|e| format!("bad reply from conlink: {e}: {reply:?}"))
+}
+
+/// `conlink status` as a table.
+pub fn format_table(all_connected: bool, links: &[LinkStatus]) -> String {
+    let header = ["CONTAINER", "DEV", "TYPE", "OUTER", "BRIDGE", "IP", "MTU", "STATE", "NETEM"];
+    let rows: Vec<[String; 9]> = links
+        .iter()
+        .map(|l| {
+            let state = match &l.error {
+                Some(e) => format!("{} ({e})", l.state),
+                None => l.state.clone(),
+            };
+            [
+                l.container.clone(),
+                l.dev.clone(),
+                l.link_type.clone(),
+                l.outer.clone().unwrap_or_else(|| "-".into()),
+                l.bridge.clone().unwrap_or_else(|| "-".into()),
+                if l.ip.is_empty() { "-".into() } else { l.ip.join(",") },
+                l.mtu.map(|m| m.to_string()).unwrap_or_else(|| "-".into()),
+                state,
+                l.netem.clone().unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    let mut width: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for r in &rows {
+        for (w, c) in width.iter_mut().zip(r) {
+            *w = (*w).max(c.len());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: Vec<&str>| {
+        let l: Vec<String> = cells.iter().zip(&width).map(|(c, w)| format!("{c:<w$}")).collect();
+        out.push_str(l.join("  ").trim_end());
+        out.push('\n');
+    };
+    line(header.to_vec());
+    for r in &rows {
+        line(r.iter().map(String::as_str).collect());
+    }
+    out.push_str(if all_connected { "All links connected\n" } else { "Not all links connected\n" });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_round_trip_as_one_json_line() {
+        for req in [
+            Request::Status,
+            Request::Netem { container: "h1".into(), dev: "eth0".into(), netem: Some("delay 10ms".into()) },
+            Request::Netem { container: "h1".into(), dev: "eth0".into(), netem: None },
+            Request::Link { container: "h1".into(), dev: "eth0".into(), up: false },
+        ] {
+            let s = serde_json::to_string(&req).unwrap();
+            assert!(!s.contains('\n'));
+            assert_eq!(serde_json::from_str::<Request>(&s).unwrap(), req);
+        }
+        assert_eq!(serde_json::to_string(&Request::Status).unwrap(), r#"{"cmd":"status"}"#);
+    }
+
+    #[test]
+    fn table_shows_every_link_and_the_overall_state() {
+        let l = LinkStatus {
+            container: "t1-h1-1".into(),
+            dev: "eth0".into(),
+            link_type: "veth".into(),
+            outer: Some("h1_1-eth0".into()),
+            bridge: Some("s1".into()),
+            ip: vec!["192.168.1.100/24".into()],
+            mtu: Some(65535),
+            state: "failed".into(),
+            netem: None,
+            error: Some("kernel lacks netem qdisc".into()),
+        };
+        let t = format_table(false, &[l]);
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(lines[0].starts_with("CONTAINER"));
+        assert!(lines[1].contains("h1_1-eth0") && lines[1].contains("192.168.1.100/24"));
+        assert!(lines[1].contains("failed (kernel lacks netem qdisc)"));
+        assert_eq!(lines[2], "Not all links connected");
+    }
+
+    #[test]
+    fn unreachable_daemon_is_a_clear_error() {
+        let e = call(Path::new("/nonexistent/conlink.sock"), &Request::Status).unwrap_err();
+        assert!(e.contains("cannot reach conlink at /nonexistent/conlink.sock"), "{e}");
+    }
+}
