@@ -60,6 +60,10 @@ fn assert_sane(cfg: &NetworkConfig) {
         let name = l.target.name();
         assert!(!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)), "accepted target {name:?}");
     }
+    for n in &cfg.nodes {
+        // Becomes /run/netns/NAME.
+        assert!(!n.name.is_empty() && !n.name.contains('/') && n.name != "." && n.name != "..", "accepted node {:?}", n.name);
+    }
     for t in &cfg.tunnels {
         assert!(t.vni < (1 << 24), "accepted vni {}", t.vni);
     }
@@ -79,8 +83,9 @@ const LINK_KEYS: &[&str] = &[
     "type", "service", "container", "bridge", "outer-dev", "dev", "ip", "mac", "mtu", "route", "nat", "netem", "mode",
     "vlanid", "forward", "ethtool", "<<", "", "Type", "ip ",
 ];
-const TOP_KEYS: &[&str] = &["links", "bridges", "tunnels", "commands", "services", "x-network", "networks", "version"];
-const OTHER_KEYS: &[&str] = &["bridge", "mode", "type", "remote", "vni", "netem", "service", "container", "command", "x-network", "links"];
+const TOP_KEYS: &[&str] = &["links", "bridges", "tunnels", "commands", "nodes", "services", "x-network", "networks", "version"];
+const OTHER_KEYS: &[&str] =
+    &["bridge", "mode", "type", "remote", "vni", "netem", "service", "container", "command", "name", "x-network", "links"];
 
 fn nasty_string() -> impl Strategy<Value = String> {
     let fixed: Vec<&'static str> = vec![
@@ -174,13 +179,14 @@ fn structured_doc() -> impl Strategy<Value = Value> {
         proptest::collection::vec(link, 0..5),
         proptest::collection::vec(other.clone(), 0..3),
         proptest::collection::vec(other.clone(), 0..3),
+        proptest::collection::vec(other.clone(), 0..3),
         proptest::collection::vec(other, 0..3),
         object_of(TOP_KEYS, 2),
         any::<u8>(),
     )
-        .prop_map(|(links, bridges, tunnels, commands, junk, mask)| {
+        .prop_map(|(links, bridges, tunnels, commands, nodes, junk, mask)| {
             let mut m = Map::new();
-            let parts = [("links", links), ("bridges", bridges), ("tunnels", tunnels), ("commands", commands)];
+            let parts = [("links", links), ("bridges", bridges), ("tunnels", tunnels), ("commands", commands), ("nodes", nodes)];
             for (i, (k, v)) in parts.into_iter().enumerate() {
                 if mask & (1 << i) != 0 {
                     m.insert(k.into(), Value::Array(v));

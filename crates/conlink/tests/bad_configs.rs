@@ -56,6 +56,13 @@ fn run_conlink(file: &Path, netns: &str) -> std::process::Output {
     cmd.output().unwrap()
 }
 
+/// Namespaces named like the corpus's nodes (`corpus-…`).
+fn corpus_netns() -> BTreeSet<String> {
+    std::fs::read_dir("/run/netns")
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.contains("corpus")).collect())
+        .unwrap_or_default()
+}
+
 fn remove_netns(name: &str) {
     let _ = Command::new("ip").args(["netns", "delete", name]).output();
 }
@@ -67,6 +74,7 @@ fn every_bad_config_exits_1_with_the_path_and_creates_nothing() {
     let netns = unique("cl-bad");
     let netns_path = Path::new("/run/netns").join(&netns);
     let before = interfaces();
+    let netns_before = corpus_netns();
     let mut failures = Vec::new();
     for file in &files {
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
@@ -97,6 +105,10 @@ fn every_bad_config_exits_1_with_the_path_and_creates_nothing() {
             remove_netns(&netns);
             failures.push(format!("{name}: created {}", netns_path.display()));
         }
+    }
+    for n in corpus_netns().difference(&netns_before) {
+        remove_netns(n);
+        failures.push(format!("a bad config created network namespace {n}"));
     }
     let after = interfaces();
     let new: Vec<&String> = after.difference(&before).filter(|n| !made_by_docker(n)).collect();

@@ -292,3 +292,75 @@ fn test3_docker_and_podman_containers_on_one_bridge() {
 
     stop_conlink(&mut conlink, &netns);
 }
+
+/// The engine layer against podman's Docker-compatible API: what the daemon relies
+/// on (compose labels, init PID, clean name, exec output and exit code, start/die
+/// events, typed NotFound) holds for podman as for docker.
+#[tokio::test]
+async fn engine_client_against_podman_api() {
+    use conlink::engine::{EngineClient, EngineError, EngineEvent, EngineKind};
+
+    let test = "engine_client_against_podman_api";
+    if !available(test, &[Engine::Podman]) {
+        return;
+    }
+    let client = EngineClient::connect(EngineKind::Podman, &podman_socket()).await.expect("connect to podman, negotiate API");
+    let name = unique("t3p-eng");
+    let guard = Container { engine: Engine::Podman, name: name.clone() };
+    let project = unique("proj");
+    let out = run(Engine::Podman.cmd().args([
+        "run", "-d", "--network", "none", "--name", &name,
+        "--label", &format!("com.docker.compose.project={project}"),
+        "--label", "com.docker.compose.service=node",
+        "--label", "com.docker.compose.container-number=2",
+        PODMAN_IMAGE, "sleep", "300",
+    ]));
+    assert!(out.status.success(), "podman run: {}", text(&out));
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+
+    let listed = client.list_running().await.expect("list_running");
+    let c = listed.iter().find(|c| c.id == id).unwrap_or_else(|| panic!("{id} not listed: {listed:?}"));
+    assert_eq!(c.name, name);
+    assert_eq!(c.engine, EngineKind::Podman);
+    assert_eq!(c.compose_project(), Some(project.as_str()));
+    assert_eq!(c.compose_service(), Some("node"));
+    assert_eq!(c.compose_index(), Some(2));
+    let pid = c.pid.expect("running podman container has a PID");
+    assert!(Path::new(&format!("/proc/{pid}/ns/net")).exists(), "podman's PID {pid} is not a host PID");
+    assert_eq!(client.inspect(&name).await.expect("inspect by name").id, id);
+
+    let out = client
+        .exec(&id, vec!["sh".into(), "-c".into(), "echo out; echo err >&2; exit 3".into()])
+        .await
+        .expect("exec");
+    assert_eq!(out.exit_code, Some(3), "{out:?}");
+    assert!(out.output.contains("out") && out.output.contains("err"), "{out:?}");
+
+    let mut events = Box::pin(client.events());
+    guard.ok(&["stop", "-t", "0", &name]);
+    wait_for_event(&mut events, EngineEvent::Die { id: id.clone() }).await.expect("die event from podman within 20 s");
+    let stopped = client.inspect(&id).await.expect("inspect stopped");
+    assert!(!stopped.running && stopped.pid.is_none(), "{stopped:?}");
+    guard.ok(&["start", &name]);
+    wait_for_event(&mut events, EngineEvent::Start { id: id.clone() }).await.expect("start event from podman within 20 s");
+
+    let err = client.inspect("conlink-no-such-container").await.unwrap_err();
+    assert!(matches!(err, EngineError::NotFound { .. }), "podman's 404 must map to NotFound: {err}");
+}
+
+/// Waits up to 20 s for `want` on the engine event stream.
+async fn wait_for_event<S>(events: &mut S, want: conlink::engine::EngineEvent) -> Result<(), tokio::time::error::Elapsed>
+where
+    S: futures::Stream<Item = Result<conlink::engine::EngineEvent, conlink::engine::EngineError>> + Unpin,
+{
+    use futures::StreamExt;
+    let fut = async {
+        loop {
+            let ev = events.next().await.expect("podman event stream ended").expect("podman event error");
+            if ev == want {
+                return;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), fut).await
+}

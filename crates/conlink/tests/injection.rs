@@ -108,7 +108,8 @@ fn everything(p: &Payloads) -> Value {
         tunnels.push(json!({"type": s, "bridge": n, "remote": s, "vni": s, "netem": s}));
         tunnels.push(json!({"type": "vxlan", "bridge": n, "remote": "192.0.2.1", "vni": 7, "netem": format!("delay 1ms {s}")}));
     }
-    json!({"bridges": bridges, "links": links, "tunnels": tunnels})
+    let nodes: Vec<Value> = p.shell("n").iter().map(|s| json!({"name": s})).collect();
+    json!({"bridges": bridges, "links": links, "tunnels": tunnels, "nodes": nodes})
 }
 
 /// A config the whole of conlink accepts, with payloads in the names it
