@@ -43,6 +43,16 @@ pub fn check(doc: &Value, default_bridge_mode: BridgeMode) -> Vec<ConfigIssue> {
     let mut node_names = BTreeSet::new();
     for (i, n) in items(doc, "nodes") {
         if let Some(name) = n.get("name").and_then(Value::as_str) {
+            let ok = !name.is_empty()
+                && name.len() <= 64
+                && !name.starts_with(['.', '-'])
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+            if !ok {
+                out.push(ConfigIssue::new(
+                    format!("/nodes/{i}/name"),
+                    format!("{name:?} is not a usable namespace name (1-64 of A-Z a-z 0-9 _ . -, not starting with . or -)"),
+                ));
+            }
             if !node_names.insert(name.to_string()) {
                 out.push(ConfigIssue::new(format!("/nodes/{i}/name"), format!("node {name:?} is declared twice")));
             }
@@ -222,7 +232,7 @@ fn check_target_names(o: &Value, p: &str, out: &mut Vec<ConfigIssue>) {
     }
     if let Some(s) = o.get("container").and_then(Value::as_str) {
         let first_ok = s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
-        if !s.is_empty() && !(first_ok && s.chars().all(ok_char)) {
+        if !s.is_empty() && (!first_ok || !s.chars().all(ok_char)) {
             out.push(ConfigIssue::new(
                 join_ptr(p, "container"),
                 format!("container name {s:?} is not a container name (a letter or digit, then letters, digits, '.', '_' or '-')"),

@@ -184,6 +184,22 @@ async fn build_all(
                 onlink: false,
             };
             inner.add_route(&route).await.map_err(kernel_err(container, p))?;
+            // conlink's side: DNATed connections must find the link's address on its
+            // bridge, which carries no address of that subnet (on-link host route).
+            if let (Some(BridgeMode::Linux), Some(bridge)) = (p.bridge_mode, &p.bridge) {
+                for addr in &p.ip {
+                    let route = Route {
+                        dst: Some(IpNet::from(addr.addr())),
+                        via: None,
+                        dev: Some(bridge.clone()),
+                        metric: None,
+                        src: None,
+                        table: None,
+                        onlink: false,
+                    };
+                    side.nl.add_route(&route).await.map_err(kernel_err(container, p))?;
+                }
+            }
         }
     }
     let nats: Vec<StaticNat> = planned

@@ -71,6 +71,10 @@ impl Shared {
 /// Runs until SIGINT/SIGTERM, then removes what it built.
 pub async fn run(cfg: Arc<NetworkConfig>, opts: DaemonOptions) -> Result<()> {
     let started = Instant::now();
+    // Installed first: a SIGTERM during start-up is kept and handled (with cleanup)
+    // once everything created so far is tracked, instead of killing us half-way.
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sigterm = signal(SignalKind::terminate())?;
     let own_id = own_container_id();
     // The netns runtime needs no engine; without nodes at least one engine must answer.
     let engines = connect_engines(&opts, cfg.nodes.is_empty()).await?;
@@ -148,8 +152,6 @@ pub async fn run(cfg: Arc<NetworkConfig>, opts: DaemonOptions) -> Result<()> {
     let mut resync_timer = tokio::time::interval(RESYNC_INTERVAL);
     resync_timer.tick().await;
 
-    let mut sigint = signal(SignalKind::interrupt())?;
-    let mut sigterm = signal(SignalKind::terminate())?;
     loop {
         tokio::select! {
             _ = sigint.recv() => { info!("got SIGINT"); break; }

@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bollard::container::LogOutput;
 use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
 use bollard::query_parameters::{EventsOptionsBuilder, ListContainersOptionsBuilder};
-use bollard::Docker;
+use bollard::{ClientVersion, Docker};
 use futures::{Stream, StreamExt, TryStreamExt};
 
 use super::convert;
@@ -41,11 +41,20 @@ impl EngineClient {
         let path = socket.to_str().ok_or_else(|| {
             connect_err(bollard::errors::Error::SocketNotFoundError(socket.display().to_string()))
         })?;
-        let docker = Docker::connect_with_unix(path, REQUEST_TIMEOUT_SECS, bollard::API_DEFAULT_VERSION)
-            .map_err(connect_err)?
-            .negotiate_version()
-            .await
-            .map_err(connect_err)?;
+        // The API version comes from `/_ping`'s Api-Version header: bollard's
+        // negotiate_version() asks `/version`, which podman answers only after
+        // ~0.5 s of gathering host information (docker in ~20 ms).
+        let docker = match ping_api_version(socket).await {
+            Some(server) => {
+                let version = capped(server);
+                Docker::connect_with_unix(path, REQUEST_TIMEOUT_SECS, &version).map_err(connect_err)?
+            }
+            None => Docker::connect_with_unix(path, REQUEST_TIMEOUT_SECS, bollard::API_DEFAULT_VERSION)
+                .map_err(connect_err)?
+                .negotiate_version()
+                .await
+                .map_err(connect_err)?,
+        };
         Ok(EngineClient { kind, socket: socket.to_path_buf(), docker })
     }
 
@@ -176,8 +185,102 @@ impl EngineClient {
     }
 }
 
+/// bollard's newest API version, as a comparable value.
+fn client_default_version() -> ClientVersion {
+    ClientVersion {
+        major_version: bollard::API_DEFAULT_VERSION.major_version,
+        minor_version: bollard::API_DEFAULT_VERSION.minor_version,
+    }
+}
+
+/// The version to speak: the server's, but never above what bollard knows.
+fn capped(server: ClientVersion) -> ClientVersion {
+    let ours = client_default_version();
+    if server < ours {
+        server
+    } else {
+        ours
+    }
+}
+
+/// Seconds the `/_ping` version probe may take before the slower `/version` is asked.
+const PING_TIMEOUT_SECS: u64 = 5;
+
+/// The server's API version from the `Api-Version` header of `GET /_ping`
+/// (docker and podman both send it); None when the probe fails in any way.
+async fn ping_api_version(socket: &Path) -> Option<ClientVersion> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let probe = async {
+        let mut stream = tokio::net::UnixStream::connect(socket).await.ok()?;
+        stream
+            .write_all(b"GET /_ping HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .await
+            .ok()?;
+        let mut head = Vec::with_capacity(1024);
+        let mut buf = [0u8; 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+            let n = stream.read(&mut buf).await.ok()?;
+            if n == 0 {
+                break;
+            }
+            head.extend_from_slice(&buf[..n]);
+        }
+        api_version_from_head(&String::from_utf8_lossy(&head))
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(PING_TIMEOUT_SECS), probe).await.ok().flatten()
+}
+
+/// `Api-Version: 1.41` from an HTTP response head with status 200.
+fn api_version_from_head(head: &str) -> Option<ClientVersion> {
+    let mut lines = head.split("\r\n");
+    let status = lines.next()?;
+    if status.split_whitespace().nth(1) != Some("200") {
+        return None;
+    }
+    let value = lines.take_while(|l| !l.is_empty()).find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        name.trim().eq_ignore_ascii_case("api-version").then(|| value.trim())
+    })?;
+    let (major, minor) = value.split_once('.')?;
+    Some(ClientVersion { major_version: major.parse().ok()?, minor_version: minor.parse().ok()? })
+}
+
 /// Current time as the engine's `since` parameter: "seconds.nanoseconds".
 fn unix_now() -> String {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     format!("{}.{:09}", now.as_secs(), now.subsec_nanos())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(major: usize, minor: usize) -> ClientVersion {
+        ClientVersion { major_version: major, minor_version: minor }
+    }
+
+    #[test]
+    fn api_version_from_docker_and_podman_ping_heads() {
+        let docker = "HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nServer: Docker/20.10.24+dfsg1 (linux)\r\n\r\nOK";
+        assert_eq!(api_version_from_head(docker), Some(v(1, 41)));
+        let podman = "HTTP/1.1 200 OK\r\nBuilder-Version: \r\nLibpod-Api-Version: 4.3.1\r\napi-version: 1.41\r\n\r\n";
+        assert_eq!(api_version_from_head(podman), Some(v(1, 41)));
+    }
+
+    #[test]
+    fn api_version_absent_bad_or_not_ok_is_none() {
+        assert_eq!(api_version_from_head("HTTP/1.1 200 OK\r\nServer: x\r\n\r\n"), None);
+        assert_eq!(api_version_from_head("HTTP/1.1 500 Internal\r\nApi-Version: 1.41\r\n\r\n"), None);
+        assert_eq!(api_version_from_head("HTTP/1.1 200 OK\r\nApi-Version: one\r\n\r\n"), None);
+        // Only the head counts: a body line that looks like the header is ignored.
+        assert_eq!(api_version_from_head("HTTP/1.1 200 OK\r\n\r\nApi-Version: 1.41"), None);
+        assert_eq!(api_version_from_head(""), None);
+    }
+
+    #[test]
+    fn never_above_what_bollard_speaks() {
+        assert_eq!(capped(v(1, 99)), client_default_version());
+        assert_eq!(capped(v(2, 0)), client_default_version());
+        assert_eq!(capped(v(1, 41)), v(1, 41));
+    }
 }
