@@ -273,7 +273,12 @@ up() {
 }
 
 down() {
-    podman_down
+    # Callers that found a daemon already running before their `up` keep it.
+    if [ "${KEEP_PODMAN:-0}" != 1 ]; then podman_down; fi
+    if [ "${KEEP_DOCKERD:-0}" = 1 ]; then
+        say "down: keeping dockerd (KEEP_DOCKERD=1)"
+        return
+    fi
     if [ ! -f "$PID_FILE" ]; then
         say "down: no dockerd started by this script; nothing to stop"
         return

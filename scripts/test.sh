@@ -11,15 +11,16 @@ export PATH="$HOME/.cargo/bin:$PATH"
 export CONLINK_E2E_REQUIRED=1
 
 log_dir=$(mktemp -d /tmp/conlink-test.XXXXXX)
-started_env=0
-cleanup() {
-    if [ "$started_env" = 1 ]; then scripts/test-env.sh down || true; fi
-}
+# Stop at the end only the daemons this run started; ones already up stay.
+export KEEP_DOCKERD=0 KEEP_PODMAN=0
+if docker info >/dev/null 2>&1; then KEEP_DOCKERD=1; fi
+if [ -S /var/run/podman/podman.sock ] && curl -sf --unix-socket /var/run/podman/podman.sock http://d/_ping >/dev/null 2>&1; then
+    KEEP_PODMAN=1
+fi
+cleanup() { scripts/test-env.sh down || true; }
 trap cleanup EXIT
 
 echo "== environment"
-# Stop at the end only a dockerd this run started; one that was already up stays.
-if ! docker info >/dev/null 2>&1; then started_env=1; fi
 scripts/test-env.sh up
 # net2dot's tests render with graphviz `dot`; the web page test needs chromium.
 need_pkgs=()

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use conlink_config::{BridgeMode, LinkType, RouteSpec};
 use conlink_kernel::{
-    apply_ethtool, apply_static_nat, ChildKind, ChildLinkRequest, KernelError, Netem, Netns, Nl, Route, StaticNat,
+    sysctl_get_in, sysctl_in, apply_ethtool, apply_static_nat, ChildKind, ChildLinkRequest, KernelError, Netem, Netns, Nl, Route, StaticNat,
     VethRequest,
 };
 use ipnet::IpNet;
@@ -153,6 +153,15 @@ async fn build_all(
                     host.create_child_link(&req).await.map_err(&kerr)?;
                 }
                 created.push(Created::Inner(p.dev.clone()));
+            }
+        }
+        if p.ip.iter().any(|a| matches!(a, IpNet::V6(_))) {
+            // dockerd disables IPv6 in network_mode:none containers; the new interface inherits it.
+            let key = format!("net/ipv6/conf/{}/disable_ipv6", p.dev);
+            if sysctl_get_in(ns, &key).map(|v| v.trim() != "0").unwrap_or(false) {
+                if let Err(e) = sysctl_in(ns, &key, "0") {
+                    warn!(container, dev = %p.dev, "cannot enable IPv6 on the interface: {e}");
+                }
             }
         }
         for addr in &p.ip {

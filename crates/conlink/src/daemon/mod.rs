@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context as _, Result};
 use conlink_config::{BridgeMode, CommandLine, NetworkConfig};
-use conlink_kernel::{apply_forwards, parse_ethtool_args, sysctl_in, Netem, Netns, Nl, TunnelKind};
+use conlink_kernel::{apply_forwards, parse_ethtool_args, sysctl_get_in, sysctl_in, Netem, Netns, Nl, TunnelKind};
 use futures::StreamExt;
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::{debug, error, info, warn};
@@ -89,29 +89,23 @@ pub async fn run(cfg: Arc<NetworkConfig>, opts: DaemonOptions) -> Result<()> {
     }
 
     check_link_settings(&cfg)?;
+    if own_id.is_some() {
+        make_proc_sys_writable();
+    }
     let host_nl = open_host_namespace(&cfg, opts.host_netns.as_deref()).await?;
     let bridge_ns = BridgeNamespace::select(own_id.is_some(), &opts.netns_name)
         .context("cannot set up conlink's network namespace")?;
     if let Some(name) = &bridge_ns.created_name {
         info!(netns = %name, "bridges live in network namespace /run/netns/{name}");
     }
-    let bridge_nl = Nl::connect(&bridge_ns.netns).await.context("cannot open netlink in conlink's namespace")?;
-    let forward_dev = prepare_forwarding(&cfg, &bridge_nl, &bridge_ns.netns).await?;
-    let created_bridges = create_bridges(&cfg, &bridge_nl).await?;
-    let mut bridge_index = HashMap::new();
-    for b in &created_bridges {
-        bridge_index.insert(b.clone(), bridge_nl.index_of(b).await?);
-    }
-    if forward_dev.is_some() {
-        add_forward_source(&cfg, &bridge_nl).await?;
-    }
-    let created_tunnels = match create_tunnels(&cfg, &bridge_nl, &bridge_index).await {
-        Ok(t) => t,
-        Err(e) => {
-            remove_all(&bridge_nl, &created_bridges, &[], &bridge_ns).await;
-            return Err(e);
-        }
-    };
+    let (bridge_nl, forward_dev, created_bridges, bridge_index, created_tunnels) =
+        match setup_namespace(&cfg, &bridge_ns).await {
+            Ok(v) => v,
+            Err(e) => {
+                abandon_namespace(&cfg, &bridge_ns).await;
+                return Err(e);
+            }
+        };
 
     let shared = Arc::new(Shared {
         cfg: cfg.clone(),
@@ -261,6 +255,55 @@ fn print_node_summary(shared: &Shared, running: &[nodes::RunningNode]) {
     }
 }
 
+/// Engines mount /proc/sys read-only in containers; conlink (with SYS_ADMIN, in its own
+/// mount namespace) remounts it so per-namespace sysctls (disable_ipv6, ip_forward) can be set.
+fn make_proc_sys_writable() {
+    use nix::mount::{mount, MsFlags};
+    use nix::sys::statvfs::{statvfs, FsFlags};
+    let Ok(st) = statvfs("/proc/sys") else { return };
+    if !st.flags().contains(FsFlags::ST_RDONLY) {
+        return;
+    }
+    match mount(None::<&str>, "/proc/sys", None::<&str>, MsFlags::MS_REMOUNT | MsFlags::MS_BIND, None::<&str>) {
+        Ok(()) => debug!("remounted /proc/sys read-write"),
+        Err(e) => warn!("/proc/sys is read-only and cannot be remounted ({e}): IPv6 links and forwards may fail"),
+    }
+}
+
+type NamespaceSetup = (Nl, Option<String>, Vec<String>, HashMap<String, u32>, Vec<String>);
+
+/// Bridges, tunnels and forwarding in conlink's namespace.
+async fn setup_namespace(cfg: &NetworkConfig, bridge_ns: &BridgeNamespace) -> Result<NamespaceSetup> {
+    let bridge_nl = Nl::connect(&bridge_ns.netns).await.context("cannot open netlink in conlink's namespace")?;
+    let forward_dev = prepare_forwarding(cfg, &bridge_nl, &bridge_ns.netns).await?;
+    let created_bridges = create_bridges(cfg, &bridge_nl).await?;
+    let mut bridge_index = HashMap::new();
+    for b in &created_bridges {
+        bridge_index.insert(b.clone(), bridge_nl.index_of(b).await?);
+    }
+    if forward_dev.is_some() {
+        add_forward_source(cfg, &bridge_nl).await?;
+    }
+    let created_tunnels = create_tunnels(cfg, &bridge_nl, &bridge_index).await?;
+    Ok((bridge_nl, forward_dev, created_bridges, bridge_index, created_tunnels))
+}
+
+/// A start-up failure leaves nothing behind: the namespace conlink created goes,
+/// or (in its container's own namespace) the bridges and tunnels it may have made.
+async fn abandon_namespace(cfg: &NetworkConfig, bridge_ns: &BridgeNamespace) {
+    if let Some(name) = &bridge_ns.created_name {
+        if let Err(e) = Netns::delete_named(name) {
+            warn!(netns = %name, "could not remove network namespace: {e}");
+        }
+        return;
+    }
+    if let Ok(nl) = Nl::connect(&bridge_ns.netns).await {
+        for dev in cfg.tunnels.iter().map(|t| t.dev_name()).chain(cfg.bridges.keys().cloned()) {
+            let _ = nl.delete_link(&dev).await;
+        }
+    }
+}
+
 /// netem and ethtool strings are checked before anything is built, so a typo
 /// fails the start with the config path instead of a half-built topology.
 fn check_link_settings(cfg: &NetworkConfig) -> Result<()> {
@@ -283,6 +326,12 @@ fn check_link_settings(cfg: &NetworkConfig) -> Result<()> {
                 problems.push(format!("/tunnels/{i}/netem: {e}"));
             }
         }
+    }
+    for b in cfg.bridges.values().filter(|b| b.mode == BridgeMode::Ovs) {
+        problems.push(format!(
+            "bridge {}: mode ovs is not supported by this build of conlink yet (use --default-bridge-mode linux or patch)",
+            b.name
+        ));
     }
     if problems.is_empty() {
         Ok(())
@@ -331,7 +380,12 @@ async fn prepare_forwarding(cfg: &NetworkConfig, nl: &Nl, ns: &Netns) -> Result<
              (run conlink in a container on a docker network, not network_mode: none)"
         ),
         (Some(_), true) => {
-            sysctl_in(ns, "net.ipv4.ip_forward", "1").context("enabling IPv4 forwarding in conlink's namespace")?;
+            if sysctl_get_in(ns, "net.ipv4.ip_forward").map(|v| v.trim() == "1").unwrap_or(false) {
+                return Ok(Some(ENGINE_DEV.to_string()));
+            }
+            sysctl_in(ns, "net.ipv4.ip_forward", "1").context(
+                "enabling IPv4 forwarding in conlink's namespace (set `sysctls: {net.ipv4.ip_forward: 1}` on the conlink service, or run it privileged)",
+            )?;
             Ok(Some(ENGINE_DEV.to_string()))
         }
         (None, _) => Ok(None),
