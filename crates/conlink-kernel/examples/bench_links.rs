@@ -6,11 +6,12 @@
 //! container engine: one "bridge" namespace holding bridges s1 and s2, N
 //! "container" namespaces, and in each container two veth links (eth0 on s1,
 //! eth1 on s2) with MAC, MTU 65535, an IPv4 address and the link up. Only the
-//! link work is timed; the namespaces and bridges are made beforehand and
-//! deleted afterwards (deletion is asynchronous in the kernel, so the bench
-//! waits for it before the next variant).
+//! link work is timed; the namespaces and bridges are made once beforehand and
+//! deleted at the end. After each variant its links are deleted synchronously
+//! (deleting namespaces instead would leave the kernel's asynchronous netns
+//! cleanup running under the next variant and skew it).
 //!
-//! Variants, each on fresh namespaces, ROUNDS times (default 3; the median
+//! Variants, ROUNDS times each (default 3; order alternating; the median
 //! round is reported):
 //!   ip-batch     `ip -n BR -batch` creating the 2N veths (peer straight into
 //!                the container namespace, master, mtu, mac, up), then one
@@ -39,7 +40,6 @@ use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
 use std::process::Command;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -74,8 +74,8 @@ fn inner(l: usize) -> String {
     format!("eth{l}")
 }
 
-async fn setup(n: usize, variant: &str) -> Topo {
-    let tag = format!("clb{}{}", std::process::id() % 100000, &variant[..2.min(variant.len())]);
+async fn setup(n: usize) -> Topo {
+    let tag = format!("clb{}", std::process::id());
     let br_name = format!("{tag}-br");
     let br = Netns::create_named(&br_name).unwrap_or_else(|e| panic!("create netns {br_name}: {e}"));
     let nl = Nl::connect(&br).await.unwrap();
@@ -94,6 +94,20 @@ async fn setup(n: usize, variant: &str) -> Topo {
     Topo { tag, br_name, br, bridge_idx, c_names, cs }
 }
 
+/// Removes the links a variant made (deleting an outer end deletes its peer),
+/// synchronously, so the next variant starts on the same empty namespaces and
+/// no kernel cleanup from this one runs in the background of the next.
+async fn reset(t: &Topo) {
+    let nl = Nl::connect(&t.br).await.unwrap();
+    for c in 0..t.cs.len() {
+        for l in 0..2 {
+            nl.delete_link(&outer(c, l)).await.unwrap();
+        }
+    }
+    drop(nl);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
 fn teardown(t: Topo) {
     let Topo { br_name, c_names, br, cs, .. } = t;
     drop(cs);
@@ -103,25 +117,6 @@ fn teardown(t: Topo) {
             eprintln!("cleanup of netns {name}: {e}");
         }
     }
-    // Namespace teardown runs in a kernel worker holding rtnl: let it finish
-    // so it does not slow down the next variant.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while net_namespaces() > BASE_NETNS.load(Ordering::Relaxed) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    std::thread::sleep(Duration::from_millis(300));
-}
-
-static BASE_NETNS: AtomicU64 = AtomicU64::new(0);
-
-/// Network namespaces alive, from /proc/net/... is not enough; count nsfs
-/// inodes reachable from processes is costly. Use the netns count the kernel
-/// exposes in /proc/self/ns? Not available: fall back to /run/netns entries
-/// plus a fixed settle time (the caller sleeps anyway).
-fn net_namespaces() -> u64 {
-    std::fs::read_dir(conlink_kernel::NETNS_RUN_DIR)
-        .map(|d| d.filter_map(Result::ok).filter(|e| e.file_name().to_string_lossy().starts_with("clb")).count() as u64)
-        .unwrap_or(0)
 }
 
 #[derive(Default, Clone)]
@@ -320,7 +315,6 @@ fn main() {
         eprintln!("bench_links: needs iproute2's `ip` for the baseline");
         std::process::exit(2);
     }
-    BASE_NETNS.store(net_namespaces(), Ordering::Relaxed);
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let links = 2 * n;
     println!("bench_links: N={n} containers x 2 veth links = {links} links, {rounds} round(s) per variant, median shown");
@@ -328,15 +322,16 @@ fn main() {
     let mut results: BTreeMap<&str, Vec<Duration>> = BTreeMap::new();
     let mut ip_over = Vec::new();
     let mut breakdown = Breakdown::default();
+    // One set of namespaces for all variants (made and deleted outside the
+    // timings); each variant's links are deleted synchronously after it.
+    let topo = Arc::new(rt.block_on(setup(n)));
     for round in 0..rounds {
-        // ip first and last alternate so neither always runs on a "warm" kernel.
-        let order: Vec<&str> = if round % 2 == 0 {
-            vec!["ip-batch", "nl-links", "nl-daemon", "nl-ethtool-fd", "nl-parallel", "nl-pipelined"]
-        } else {
-            vec!["nl-pipelined", "nl-parallel", "nl-ethtool-fd", "nl-daemon", "nl-links", "ip-batch"]
-        };
+        // Alternate the order so no variant always runs first or last.
+        let mut order = vec!["ip-batch", "nl-links", "nl-daemon", "nl-ethtool-fd", "nl-parallel", "nl-pipelined"];
+        if round % 2 == 1 {
+            order.reverse();
+        }
         for v in order {
-            let topo = rt.block_on(setup(n, v));
             let d = match v {
                 "ip-batch" => {
                     let (d, o) = run_ip(&topo);
@@ -352,21 +347,15 @@ fn main() {
                     d
                 }
                 "nl-ethtool-fd" => rt.block_on(run_nl(&topo, Mode::EthtoolFd)).0,
-                "nl-parallel" => {
-                    let topo = Arc::new(topo);
-                    let d = rt.block_on(run_parallel(topo.clone()));
-                    let topo = Arc::try_unwrap(topo).ok().expect("tasks done");
-                    teardown(topo);
-                    results.entry("nl-parallel").or_default().push(d);
-                    continue;
-                }
+                "nl-parallel" => rt.block_on(run_parallel(topo.clone())),
                 "nl-pipelined" => rt.block_on(run_pipelined(&topo)),
                 _ => unreachable!(),
             };
-            teardown(topo);
+            rt.block_on(reset(&topo));
             results.entry(v).or_default().push(d);
         }
     }
+    teardown(Arc::try_unwrap(topo).ok().expect("no task holds the topology"));
 
     let ip = median(results["ip-batch"].clone());
     let ip_net = ip.saturating_sub(median(ip_over));

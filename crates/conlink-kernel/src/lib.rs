@@ -13,6 +13,7 @@ mod nat;
 mod netem;
 mod netns;
 mod nl;
+mod ovs;
 mod route;
 mod sysctl;
 mod tunnel;
@@ -28,6 +29,7 @@ pub use nat::{apply_forwards, apply_static_nat, forward_ruleset, static_nat_rule
 pub use netem::{Netem, NetemLoss, NetemSlot};
 pub use netns::{Netns, NETNS_RUN_DIR};
 pub use nl::Nl;
+pub use ovs::{add_bridge_args, kernel_datapath_present, Ovs, OVS_CTL};
 pub use route::{Route, RouteInfo};
 pub use tunnel::{tunnel_message, TunnelKind, VXLAN_PORT};
 pub use sysctl::{sysctl_get_in, sysctl_in};

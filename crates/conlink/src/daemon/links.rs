@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use conlink_config::{BridgeMode, LinkType, RouteSpec};
 use conlink_kernel::{
-    sysctl_get_in, sysctl_in, apply_ethtool, apply_static_nat, ChildKind, ChildLinkRequest, KernelError, Netem, Netns, Nl, Route, StaticNat,
+    sysctl_get_in, sysctl_in, apply_ethtool, apply_static_nat, ChildKind, ChildLinkRequest, KernelError, Netem, Netns, Nl, Ovs, Route, StaticNat,
     VethRequest,
 };
 use ipnet::IpNet;
@@ -38,6 +38,8 @@ pub struct BridgeSide<'a> {
     pub bridge_index: &'a HashMap<String, u32>,
     /// Namespace holding the parents of *vlan/*vtap links (opened only when needed).
     pub host: Option<&'a Nl>,
+    /// Open vSwitch, when there are ovs bridges.
+    pub ovs: Option<&'a Ovs>,
 }
 
 /// Something created for a container, in the order it was created.
@@ -61,6 +63,7 @@ pub async fn connect_container(
     let mut created = Vec::new();
     if let Err(e) = build_all(side, ns, &inner, container, planned, &mut created).await {
         rollback(side.nl, Some(&inner), &created).await;
+        forget_ovs_ports(side.ovs, &created);
         return Err(e);
     }
     Ok(created)
@@ -114,6 +117,10 @@ async fn build_all(
                     side.nl.create_veth_with(&req).await.map_err(&kerr)?;
                 }
                 created.push(Created::Outer(outer.to_string()));
+                if let (Some(BridgeMode::Ovs), Some(bridge)) = (p.bridge_mode, &p.bridge) {
+                    let ovs = side.ovs.ok_or_else(|| unusable(container, p, "Open vSwitch is not running"))?;
+                    ovs.add_port(bridge, outer).map_err(&kerr)?;
+                }
             }
             LinkType::Dummy => {
                 if let Err(e) = inner.create_dummy(&p.dev).await {
@@ -226,6 +233,18 @@ async fn build_all(
         apply_static_nat(ns, &nats).map_err(kernel_err(container, p))?;
     }
     Ok(())
+}
+
+/// Deleted veth ends leave their port records in OVS's database; drop them.
+pub fn forget_ovs_ports(ovs: Option<&Ovs>, created: &[Created]) {
+    let Some(ovs) = ovs else { return };
+    for c in created {
+        if let Created::Outer(dev) = c {
+            if let Err(e) = ovs.del_port(dev) {
+                warn!(dev, "could not remove ovs port: {e}");
+            }
+        }
+    }
 }
 
 pub fn kernel_route(r: &RouteSpec, link_dev: &str) -> Route {

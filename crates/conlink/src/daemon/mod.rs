@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context as _, Result};
 use conlink_config::{BridgeMode, CommandLine, NetworkConfig};
-use conlink_kernel::{apply_forwards, parse_ethtool_args, sysctl_get_in, sysctl_in, Netem, Netns, Nl, TunnelKind};
+use conlink_kernel::{apply_forwards, parse_ethtool_args, sysctl_get_in, sysctl_in, Netem, Netns, Nl, Ovs, TunnelKind};
 use futures::StreamExt;
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::{debug, error, info, warn};
@@ -47,6 +47,8 @@ struct Shared {
     bridge_index: HashMap<String, u32>,
     bridge_netns: Netns,
     host_nl: Option<Nl>,
+    ovs: Option<Ovs>,
+    ovs_bridges: Vec<String>,
     /// Engine interface forwarded ports arrive on (DOCKER-ETH0), when there is one.
     forward_dev: Option<String>,
     tracker: Mutex<Tracker>,
@@ -98,14 +100,15 @@ pub async fn run(cfg: Arc<NetworkConfig>, opts: DaemonOptions) -> Result<()> {
     if let Some(name) = &bridge_ns.created_name {
         info!(netns = %name, "bridges live in network namespace /run/netns/{name}");
     }
-    let (bridge_nl, forward_dev, created_bridges, bridge_index, created_tunnels) =
-        match setup_namespace(&cfg, &bridge_ns).await {
-            Ok(v) => v,
-            Err(e) => {
-                abandon_namespace(&cfg, &bridge_ns).await;
-                return Err(e);
-            }
-        };
+    let setup = match setup_namespace(&cfg, &bridge_ns).await {
+        Ok(v) => v,
+        Err(e) => {
+            abandon_namespace(&cfg, &bridge_ns).await;
+            return Err(e);
+        }
+    };
+    let NamespaceSetup { bridge_nl, forward_dev, bridges: created_bridges, bridge_index, tunnels: created_tunnels, ovs, ovs_bridges } =
+        setup;
 
     let shared = Arc::new(Shared {
         cfg: cfg.clone(),
@@ -114,6 +117,8 @@ pub async fn run(cfg: Arc<NetworkConfig>, opts: DaemonOptions) -> Result<()> {
         bridge_index,
         bridge_netns: bridge_ns.netns.try_clone()?,
         host_nl,
+        ovs,
+        ovs_bridges,
         forward_dev,
         tracker: Mutex::new(Tracker::new(false)),
         container_locks: Mutex::new(HashMap::new()),
@@ -270,22 +275,65 @@ fn make_proc_sys_writable() {
     }
 }
 
-type NamespaceSetup = (Nl, Option<String>, Vec<String>, HashMap<String, u32>, Vec<String>);
+/// What start-up built in conlink's namespace.
+struct NamespaceSetup {
+    bridge_nl: Nl,
+    forward_dev: Option<String>,
+    /// Linux bridges (kernel devices).
+    bridges: Vec<String>,
+    bridge_index: HashMap<String, u32>,
+    tunnels: Vec<String>,
+    ovs: Option<Ovs>,
+    ovs_bridges: Vec<String>,
+}
 
 /// Bridges, tunnels and forwarding in conlink's namespace.
 async fn setup_namespace(cfg: &NetworkConfig, bridge_ns: &BridgeNamespace) -> Result<NamespaceSetup> {
     let bridge_nl = Nl::connect(&bridge_ns.netns).await.context("cannot open netlink in conlink's namespace")?;
     let forward_dev = prepare_forwarding(cfg, &bridge_nl, &bridge_ns.netns).await?;
-    let created_bridges = create_bridges(cfg, &bridge_nl).await?;
-    let mut bridge_index = HashMap::new();
-    for b in &created_bridges {
-        bridge_index.insert(b.clone(), bridge_nl.index_of(b).await?);
+    let ovs = start_ovs(cfg, &bridge_ns.netns, &bridge_ns.label)?;
+    let result = async {
+        let (bridges, ovs_bridges) = create_bridges(cfg, &bridge_nl, ovs.as_ref()).await?;
+        let mut bridge_index = HashMap::new();
+        for b in &bridges {
+            bridge_index.insert(b.clone(), bridge_nl.index_of(b).await?);
+        }
+        if forward_dev.is_some() {
+            add_forward_source(cfg, &bridge_nl).await?;
+        }
+        let tunnels = create_tunnels(cfg, &bridge_nl, &bridge_index).await?;
+        Ok::<_, anyhow::Error>((bridges, bridge_index, tunnels, ovs_bridges))
     }
-    if forward_dev.is_some() {
-        add_forward_source(cfg, &bridge_nl).await?;
+    .await;
+    match result {
+        Ok((bridges, bridge_index, tunnels, ovs_bridges)) => {
+            Ok(NamespaceSetup { bridge_nl, forward_dev, bridges, bridge_index, tunnels, ovs, ovs_bridges })
+        }
+        Err(e) => {
+            if let Some(ovs) = &ovs {
+                for b in cfg.bridges.values().filter(|b| b.mode == BridgeMode::Ovs) {
+                    let _ = ovs.del_bridge(&b.name);
+                }
+                let _ = ovs.stop();
+            }
+            Err(e)
+        }
     }
-    let created_tunnels = create_tunnels(cfg, &bridge_nl, &bridge_index).await?;
-    Ok((bridge_nl, forward_dev, created_bridges, bridge_index, created_tunnels))
+}
+
+/// Open vSwitch for `ovs` bridges: its daemons are started in conlink's namespace when
+/// none answer. Without the kernel module bridges use OVS's userspace datapath.
+fn start_ovs(cfg: &NetworkConfig, ns: &Netns, label: &str) -> Result<Option<Ovs>> {
+    let Some(first) = cfg.bridges.values().find(|b| b.mode == BridgeMode::Ovs) else {
+        return Ok(None);
+    };
+    let dir = PathBuf::from(format!("/run/conlink/ovs-{label}"));
+    let ovs = Ovs::start(ns, &dir).with_context(|| format!("bridge {} (mode ovs) needs Open vSwitch", first.name))?;
+    if ovs.userspace {
+        warn!("the openvswitch kernel module is missing: ovs bridges use OVS's userspace datapath (datapath_type=netdev)");
+    }
+    info!(started = ovs.started, "Open vSwitch ready");
+    Ok(Some(ovs))
 }
 
 /// A start-up failure leaves nothing behind: the namespace conlink created goes,
@@ -326,12 +374,6 @@ fn check_link_settings(cfg: &NetworkConfig) -> Result<()> {
                 problems.push(format!("/tunnels/{i}/netem: {e}"));
             }
         }
-    }
-    for b in cfg.bridges.values().filter(|b| b.mode == BridgeMode::Ovs) {
-        problems.push(format!(
-            "bridge {}: mode ovs is not supported by this build of conlink yet (use --default-bridge-mode linux or patch)",
-            b.name
-        ));
     }
     if problems.is_empty() {
         Ok(())
@@ -574,25 +616,28 @@ async fn project_scope(opts: &DaemonOptions, own_id: Option<&str>, engines: &[En
     ProjectScope::default()
 }
 
-async fn create_bridges(cfg: &NetworkConfig, nl: &Nl) -> Result<Vec<String>> {
-    let mut created = Vec::new();
+async fn create_bridges(cfg: &NetworkConfig, nl: &Nl, ovs: Option<&Ovs>) -> Result<(Vec<String>, Vec<String>)> {
+    let (mut linux, mut ovs_bridges) = (Vec::new(), Vec::new());
     for bridge in cfg.bridges.values() {
         match bridge.mode {
             BridgeMode::Linux => {
                 let existed = nl.link_by_name(&bridge.name).await?.is_some();
                 nl.create_bridge(&bridge.name).await.with_context(|| format!("creating bridge {}", bridge.name))?;
                 info!(bridge = %bridge.name, adopted = existed, "bridge ready (linux)");
-                created.push(bridge.name.clone());
+                linux.push(bridge.name.clone());
             }
             // Patch "bridges" are pairs of tc redirects set up as their two ports appear.
             BridgeMode::Patch => info!(bridge = %bridge.name, "bridge ready (patch)"),
-            other => bail!(
-                "bridge {}: mode {other} is not supported by this build of conlink yet (use --default-bridge-mode linux or patch)",
-                bridge.name
-            ),
+            BridgeMode::Ovs => {
+                let ovs = ovs.expect("Open vSwitch is started before ovs bridges are created");
+                ovs.add_bridge(&bridge.name)?;
+                info!(bridge = %bridge.name, userspace = ovs.userspace, "bridge ready (ovs)");
+                ovs_bridges.push(bridge.name.clone());
+            }
+            BridgeMode::Auto => unreachable!("auto is resolved when the config is loaded"),
         }
     }
-    Ok(created)
+    Ok((linux, ovs_bridges))
 }
 
 fn facts_of(c: &ContainerInfo) -> ContainerFacts {
@@ -658,7 +703,12 @@ async fn connect_and_record(
     let t0 = Instant::now();
     let result = match ns {
         Ok(ns) => {
-            let side = BridgeSide { nl: &shared.bridge_nl, bridge_index: &shared.bridge_index, host: shared.host_nl.as_ref() };
+            let side = BridgeSide {
+                nl: &shared.bridge_nl,
+                bridge_index: &shared.bridge_index,
+                host: shared.host_nl.as_ref(),
+                ovs: shared.ovs.as_ref(),
+            };
             connect_container(&side, name, &ns, planned).await
         }
         Err(e) => Err(e),
@@ -790,6 +840,7 @@ async fn remove_container_links(shared: &Shared, old: &ContainerRecord) {
     };
     created.extend(old.inner.iter().cloned().map(Created::Inner));
     rollback(&shared.bridge_nl, inner.as_ref(), &created).await;
+    links::forget_ovs_ports(shared.ovs.as_ref(), &created);
 }
 
 async fn run_command(engine: EngineClient, id: String, name: String, command: CommandLine) {
@@ -842,6 +893,16 @@ async fn cleanup(
     }
     for node in running_nodes {
         nodes::stop_node(node).await;
+    }
+    if let Some(ovs) = &shared.ovs {
+        for b in &shared.ovs_bridges {
+            if let Err(e) = ovs.del_bridge(b) {
+                warn!(bridge = %b, "could not remove ovs bridge: {e}");
+            }
+        }
+        if let Err(e) = ovs.stop() {
+            warn!("could not stop Open vSwitch: {e}");
+        }
     }
     remove_all(&shared.bridge_nl, bridges, tunnels, ns).await;
 }

@@ -9,6 +9,8 @@ pub struct BridgeNamespace {
     pub netns: Netns,
     /// Set when conlink created `/run/netns/NAME` itself and must remove it on exit.
     pub created_name: Option<String>,
+    /// Names conlink's per-instance files (e.g. its private Open vSwitch).
+    pub label: String,
 }
 
 impl BridgeNamespace {
@@ -17,14 +19,14 @@ impl BridgeNamespace {
     /// bridge-nf-call-iptables would drop bridged frames there.
     pub fn select(in_container: bool, name: &str) -> std::io::Result<BridgeNamespace> {
         if in_container {
-            return Ok(BridgeNamespace { netns: Netns::current()?, created_name: None });
+            return Ok(BridgeNamespace { netns: Netns::current()?, created_name: None, label: "container".into() });
         }
         let path = Path::new("/run/netns").join(name);
         if path.exists() {
             if let Ok(netns) = Netns::from_path(&path) {
-                return Ok(BridgeNamespace { netns, created_name: Some(name.to_string()) });
+                return Ok(BridgeNamespace { netns, created_name: Some(name.to_string()), label: name.to_string() });
             }
         }
-        Ok(BridgeNamespace { netns: Netns::create_named(name)?, created_name: Some(name.to_string()) })
+        Ok(BridgeNamespace { netns: Netns::create_named(name)?, created_name: Some(name.to_string()), label: name.to_string() })
     }
 }
