@@ -41,7 +41,7 @@ scripts/build-image.sh debug
 
 echo "== cargo test (unit, kernel, engine, e2e)"
 set +e
-cargo test --workspace -- --test-threads=2 2>&1 | tee "$log_dir/cargo-test.log"
+cargo test --workspace --no-fail-fast -- --test-threads=2 2>&1 | tee "$log_dir/cargo-test.log"
 cargo_rc=${PIPESTATUS[0]}
 set -e
 
