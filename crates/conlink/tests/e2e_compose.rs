@@ -104,3 +104,46 @@ fn test1_with_conlink_on_the_host() {
     // Removing the outer veth ends took the container ends with them.
     assert_eq!(c.ip_link("h1", 1, "eth0"), "", "h1 still has eth0 after conlink exited");
 }
+
+#[test]
+fn commands_run_in_the_container_after_its_links_with_output_logged() {
+    if !docker_available("commands_run_in_the_container_after_its_links_with_output_logged") {
+        return;
+    }
+    let dir = std::env::temp_dir().join(support::unique("cmd"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("compose.yaml");
+    std::fs::write(
+        &file,
+        r#"
+services:
+  a:
+    image: alpine
+    network_mode: none
+    command: sleep 864000
+    x-network:
+      links: [{bridge: s1, ip: 192.0.2.1/24}]
+      commands:
+        # a string runs through sh -c; it sees the link already up
+        - command: "ip -o addr show dev eth0 | grep -q 192.0.2.1 && echo link-was-up; echo started; exec sleep 1000"
+        # a list runs directly: no shell expands this ($$ is conlink's escape for $)
+        - command: ["echo", "$$HOME;", "literal"]
+"#,
+    )
+    .unwrap();
+    let c = Compose::new("cmd", &[&file]);
+    c.ok(&["up", "-d"]);
+    let netns = support::unique("clx");
+    let mut conlink = HostConlink::start(
+        &["--compose-file", file.to_str().unwrap(), "--compose-project", &c.project, "--netns", &netns],
+        &[],
+    );
+    let name = format!("{}-a-1", c.project);
+    // Output of a command that never ends is logged as it comes.
+    conlink.wait_log(&format!("{name}: link-was-up"), CONNECT_TIMEOUT);
+    conlink.wait_log(&format!("{name}: started"), CONNECT_TIMEOUT);
+    conlink.wait_log(&format!("{name}: $HOME; literal"), CONNECT_TIMEOUT);
+    assert!(conlink.stop().success());
+    drop(c);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -849,11 +849,9 @@ async fn run_command(engine: EngineClient, id: String, name: String, command: Co
         CommandLine::Argv(v) => v,
     };
     info!(container = %name, command = ?argv, "running command");
-    match engine.exec(&id, argv).await {
+    let prefix = name.clone();
+    match engine.exec_with(&id, argv, move |line| info!("{prefix}: {line}")).await {
         Ok(out) => {
-            for line in out.output.lines() {
-                info!("{name}: {line}");
-            }
             if out.exit_code.unwrap_or(0) != 0 {
                 warn!(container = %name, exit_code = ?out.exit_code, "command failed");
             }

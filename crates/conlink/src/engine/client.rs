@@ -134,6 +134,17 @@ impl EngineClient {
     /// Run `argv` in container `id` (like `docker exec`), wait for it to end
     /// and return its combined stdout+stderr and exit code.
     pub async fn exec(&self, id: &str, argv: Vec<String>) -> Result<ExecOutput, EngineError> {
+        self.exec_with(id, argv, |_| {}).await
+    }
+
+    /// Like [`exec`](Self::exec), also handing each complete output line to
+    /// `on_line` as it arrives (long-running commands such as servers).
+    pub async fn exec_with(
+        &self,
+        id: &str,
+        argv: Vec<String>,
+        mut on_line: impl FnMut(&str) + Send,
+    ) -> Result<ExecOutput, EngineError> {
         let api = |call, e| EngineError::api(self.kind, call, Some(id), e);
         let created = self
             .docker
@@ -154,6 +165,7 @@ impl EngineClient {
             .await
             .map_err(|e| api("exec start", e))?;
         let mut output = String::new();
+        let mut partial = String::new();
         match started {
             StartExecResults::Attached { output: mut stream, .. } => {
                 while let Some(chunk) = stream.next().await {
@@ -161,7 +173,13 @@ impl EngineClient {
                         LogOutput::StdOut { message }
                         | LogOutput::StdErr { message }
                         | LogOutput::Console { message } => {
-                            output.push_str(&String::from_utf8_lossy(&message))
+                            let text = String::from_utf8_lossy(&message);
+                            output.push_str(&text);
+                            partial.push_str(&text);
+                            while let Some(nl) = partial.find('\n') {
+                                on_line(&partial[..nl]);
+                                partial.drain(..=nl);
+                            }
                         }
                         LogOutput::StdIn { .. } => {}
                     }
@@ -175,6 +193,9 @@ impl EngineClient {
                     reason: "exec was detached although attach was requested".into(),
                 })
             }
+        }
+        if !partial.is_empty() {
+            on_line(&partial);
         }
         let inspected = self
             .docker
