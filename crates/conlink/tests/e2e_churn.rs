@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::collections::BTreeSet;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -12,18 +11,6 @@ use support::{conlink_bin, docker_available, say, unique, Compose, HostConlink};
 
 const REPLICAS: u32 = 20;
 
-fn links_in(netns: Option<&str>) -> BTreeSet<String> {
-    let mut cmd = Command::new("ip");
-    if let Some(n) = netns {
-        cmd.args(["-n", n]);
-    }
-    let out = cmd.args(["-o", "link", "show"]).output().unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split(": ").nth(1))
-        .map(|n| n.split('@').next().unwrap().to_string())
-        .collect()
-}
 
 fn docker(args: &[&str]) {
     let out = Command::new("docker").args(args).output().unwrap();
@@ -47,7 +34,7 @@ fn churn_converges_without_leaks() {
         ),
     )
     .unwrap();
-    let host_before = links_in(None);
+    let host_before = support::links_in(None);
     let c = Compose::new("churn", &[&file]);
     c.ok(&["up", "-d"]);
     let netns = unique("clc");
@@ -103,9 +90,9 @@ fn churn_converges_without_leaks() {
     for i in [1, REPLICAS / 2, REPLICAS] {
         c.ping("n", i, "10.20.0.1");
     }
-    let in_conlink = links_in(Some(&netns));
+    let in_conlink = support::links_in(Some(&netns));
     let veths = in_conlink.iter().filter(|n| n.starts_with("n_")).count();
-    let host_after = links_in(None);
+    let host_after = support::links_in(None);
     let leaked_host: Vec<&String> = host_after.difference(&host_before).collect();
     say(&format!(
         "churn: {done} container cycles in {churn_time:?}; {veths} outer links for {REPLICAS} containers; \

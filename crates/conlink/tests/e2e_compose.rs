@@ -3,22 +3,12 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::{connected_ms, docker_available, examples, Compose, HostConlink};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
 
-fn wait_for_addr(c: &Compose, service: &str, index: u32, dev: &str, addr: &str) {
-    let start = Instant::now();
-    loop {
-        if c.ip_addr(service, index, dev).contains(addr) {
-            return;
-        }
-        assert!(start.elapsed() < CONNECT_TIMEOUT, "{service}[{index}] never got {addr} on {dev}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
 
 #[test]
 fn test1_router_and_three_switches_in_compose() {
@@ -43,7 +33,7 @@ fn test1_router_and_three_switches_in_compose() {
 
     // A restarted host is reconnected.
     c.ok(&["restart", "-t", "0", "h3"]);
-    wait_for_addr(&c, "h3", 1, "eth0", "10.0.0.100/8");
+    c.wait_for_addr("h3", 1, "eth0", "10.0.0.100/8");
     c.ping("h1", 1, "10.0.0.100");
 }
 
@@ -67,7 +57,7 @@ fn test2_network_file_and_scaling_in_compose() {
 
     c.ok(&["up", "-d", "--scale", "node=5"]);
     for n in 3..=5 {
-        wait_for_addr(&c, "node", n, "eth0", &format!("10.0.1.{n}/16"));
+        c.wait_for_addr("node", n, "eth0", &format!("10.0.1.{n}/16"));
     }
     c.ping("node", 2, "10.0.1.5");
     c.ping("node", 5, "203.0.113.8");

@@ -5,7 +5,7 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::{connected_ms, docker_available, examples, say, Compose};
 
@@ -41,17 +41,6 @@ fn ping4(c: &Compose, service: &str, index: u32, dst: &str) {
     panic!("{service}[{index}] cannot ping -4 {dst}:\n{}", out_text(&last.unwrap()));
 }
 
-fn wait_for_addr(c: &Compose, service: &str, index: u32, dev: &str, addr: &str) {
-    let start = Instant::now();
-    loop {
-        let have = c.ip_addr(service, index, dev);
-        if have.contains(addr) {
-            return;
-        }
-        assert!(start.elapsed() < CONNECT_TIMEOUT, "{service}[{index}] never got {addr} on {dev}; it has:\n{have}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
 
 /// Asserts DEV in SERVICE[index] holds exactly the addresses `want` (global scope,
 /// both families) and no other global address.
@@ -87,7 +76,7 @@ fn dual_stack_router_and_replicas_in_compose() {
     c.ok(&["up", "-d"]);
     let log = c.wait_log("network", "All links connected", CONNECT_TIMEOUT);
     say(&format!("dual stack (compose, 4 containers): All links connected after {:?} ms", connected_ms(&log)));
-    wait_for_addr(&c, "h", 2, "eth0", "2001:db8:1::11/64");
+    c.wait_for_addr("h", 2, "eth0", "2001:db8:1::11/64");
 
     // Addresses: both families on each link, replica 2 incremented in both.
     assert_addrs(&c, "r0", 1, "eth-s1", &["192.0.2.1/24", "2001:db8:1::1/64"]);
@@ -117,8 +106,8 @@ fn dual_stack_router_and_replicas_in_compose() {
 
     // A restarted replica gets both of its addresses back and is reachable over v6.
     c.ok(&["restart", "-t", "0", "h"]);
-    wait_for_addr(&c, "h", 2, "eth0", "2001:db8:1::11/64");
-    wait_for_addr(&c, "h", 1, "eth0", "2001:db8:1::10/64");
+    c.wait_for_addr("h", 2, "eth0", "2001:db8:1::11/64");
+    c.wait_for_addr("h", 1, "eth0", "2001:db8:1::10/64");
     ping6(&c, "h3", 1, "2001:db8:1::11");
     ping4(&c, "h", 2, "198.51.100.10");
 }

@@ -151,16 +151,6 @@ fn wait_exit(c: &mut HostConlink, timeout: Duration) -> (std::process::ExitStatu
     (status, c.log())
 }
 
-fn wait_for_addr(c: &Compose, service: &str, index: u32, dev: &str, addr: &str) {
-    wait_for(&format!("{service}[{index}] has {addr} on {dev}"), TIMEOUT, || {
-        let a = c.ip_addr(service, index, dev);
-        if a.contains(addr) {
-            Ok(())
-        } else {
-            Err(a)
-        }
-    });
-}
 
 /// Lines of `log` containing every one of `needles`.
 fn lines_with<'a>(log: &'a str, needles: &[&str]) -> Vec<&'a str> {
@@ -326,7 +316,7 @@ fn test8_macvlan_with_static_nat_and_vlan() {
     );
 
     // The macvlan: address, MAC and MTU as configured.
-    wait_for_addr(&c, "node", 1, "eth0", "198.51.100.10/24");
+    c.wait_for_addr("node", 1, "eth0", "198.51.100.10/24");
     let eth0 = c.ip_link("node", 1, "eth0");
     assert!(eth0.contains("link/ether 02:00:00:00:08:0a "), "macvlan MAC: {eth0}");
     assert!(eth0.contains("mtu 1400 "), "macvlan MTU: {eth0}");
@@ -345,7 +335,7 @@ fn test8_macvlan_with_static_nat_and_vlan() {
 
     // The vlan link of vnode (/links/2 in the merged config).
     if has_vlan {
-        wait_for_addr(&c, "vnode", 1, "eth0", "203.0.113.10/24");
+        c.wait_for_addr("vnode", 1, "eth0", "203.0.113.10/24");
         c.ping("vnode", 1, "203.0.113.1");
         conlink.wait_log("All links connected", TIMEOUT);
     } else {
@@ -426,7 +416,7 @@ fn test9(mode: &str) {
     // node2 stopped and started again is reconnected.
     c.ok(&["stop", "-t", "0", "node2"]);
     c.ok(&["start", "node2"]);
-    wait_for_addr(&c, "node2", 1, "eth0", "10.0.1.2/24");
+    c.wait_for_addr("node2", 1, "eth0", "10.0.1.2/24");
     if mode == "patch" {
         assert_patched(&netns, "node1_1-eth0", "node2_1-eth0");
     } else if mode == "ovs" {

@@ -4,20 +4,10 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use support::{docker_available, examples, say, unique, Compose, HostConlink};
 
-/// Interface names in a named namespace, via /proc of a short-lived `ip` call.
-fn links_in(netns: &str) -> Vec<String> {
-    let out = Command::new("ip").args(["-n", netns, "-o", "link", "show"]).output().unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split(": ").nth(1))
-        .map(|n| n.split('@').next().unwrap().to_string())
-        .collect()
-}
 
 #[test]
 fn kill_9_then_restart_adopts_and_leaks_nothing() {
@@ -32,7 +22,7 @@ fn kill_9_then_restart_adopts_and_leaks_nothing() {
 
     let mut first = HostConlink::start(&args, &[]);
     first.wait_log("All links connected", Duration::from_secs(60));
-    let before = links_in(&netns);
+    let before = support::links_in(Some(&netns));
     first.child.kill().unwrap(); // SIGKILL: no cleanup at all
     first.child.wait().unwrap();
     assert!(Path::new("/run/netns").join(&netns).exists(), "the killed conlink left its namespace");
@@ -42,11 +32,8 @@ fn kill_9_then_restart_adopts_and_leaks_nothing() {
     assert!(!log.contains("already exists"), "{log}");
     c.ping("h1", 1, "10.0.0.100");
     c.ping("h2", 1, "192.168.1.100");
-    let mut after = links_in(&netns);
-    let mut expected = before.clone();
-    after.sort();
-    expected.sort();
-    assert_eq!(after, expected, "same interfaces as after the first start: nothing leaked, nothing missing");
+    let after = support::links_in(Some(&netns));
+    assert_eq!(after, before, "same interfaces as after the first start: nothing leaked, nothing missing");
     say(&format!("reconcile: {} interfaces in conlink's namespace before and after kill -9 + restart", after.len()));
 
     assert!(second.stop().success());

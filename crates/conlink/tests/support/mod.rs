@@ -232,3 +232,32 @@ pub fn connected_ms(log: &str) -> Option<u64> {
     let v = line.split("elapsed_ms=").nth(1)?;
     v.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
 }
+
+impl Compose {
+    /// Waits until DEV in SERVICE[index] has `addr`; panics with what it has on timeout.
+    pub fn wait_for_addr(&self, service: &str, index: u32, dev: &str, addr: &str) {
+        let start = Instant::now();
+        loop {
+            let have = self.ip_addr(service, index, dev);
+            if have.contains(addr) {
+                return;
+            }
+            assert!(start.elapsed() < Duration::from_secs(60), "{service}[{index}] never got {addr} on {dev}; it has:\n{have}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+/// Interface names in a named network namespace (`None`: the current one).
+pub fn links_in(netns: Option<&str>) -> std::collections::BTreeSet<String> {
+    let mut cmd = Command::new("ip");
+    if let Some(n) = netns {
+        cmd.args(["-n", n]);
+    }
+    let out = cmd.args(["-o", "link", "show"]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split(": ").nth(1))
+        .map(|n| n.split('@').next().unwrap().to_string())
+        .collect()
+}
