@@ -112,3 +112,83 @@ fn exec_into_a_missing_node_says_so() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no node \"no-such-node-xyz\""));
 }
+
+/// Runs `ip ARGS`, panicking with its stderr on failure.
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().unwrap();
+    assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Deletes test namespaces even when the test fails.
+struct Namespaces(Vec<String>);
+
+impl Drop for Namespaces {
+    fn drop(&mut self) {
+        for n in &self.0 {
+            let _ = Command::new("ip").args(["netns", "del", n]).status();
+        }
+    }
+}
+
+#[test]
+fn port_forwards_reach_a_node_over_v4_and_v6() {
+    if !is_root() {
+        say("skipped port_forwards_reach_a_node_over_v4_and_v6: needs root");
+        return;
+    }
+    if Command::new("busybox").arg("true").status().map(|s| !s.success()).unwrap_or(true) {
+        panic!("busybox (busybox-static) is missing: scripts/test-env.sh up installs it");
+    }
+    // conlink's namespace, prepared with an engine-like interface DOCKER-ETH0 whose
+    // other end is in a "client" namespace (what docker's network is to a container).
+    let netns = unique("clf");
+    let client = unique("clfc");
+    let web = unique("fw");
+    let _guard = Namespaces(vec![client.clone()]);
+    ip(&["netns", "add", &netns]);
+    ip(&["netns", "add", &client]);
+    ip(&["-n", &netns, "link", "add", "DOCKER-ETH0", "type", "veth", "peer", "name", "cli0", "netns", &client]);
+    for (ns, dev, v4, v6) in [(&netns, "DOCKER-ETH0", "198.51.100.1/24", "2001:db8:ff::1/64"), (&client, "cli0", "198.51.100.2/24", "2001:db8:ff::2/64")] {
+        ip(&["-n", ns, "addr", "add", v4, "dev", dev]);
+        ip(&["-n", ns, "addr", "add", v6, "dev", dev, "nodad"]);
+        ip(&["-n", ns, "link", "set", dev, "up"]);
+    }
+    let dir = std::env::temp_dir().join(unique("fwweb"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("index.html"), "served by the node\n").unwrap();
+    let cfg = dir.join("net.yaml");
+    // The node has no route to the client at all: replies only return through
+    // conlink's masquerade and the on-link route to its forward source address.
+    std::fs::write(
+        &cfg,
+        format!(
+            "nodes:\n  - name: {web}\n    command: [busybox, httpd, -f, -p, '80', -h, {}]\n\
+             links:\n  - container: {web}\n    bridge: s1\n    ip: [10.9.0.5/24, \"2001:db8:9::5/64\"]\n    forward: [\"8080:80/tcp\"]\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    let mut conlink = HostConlink::start(
+        &["--network-file", cfg.to_str().unwrap(), "--netns", &netns, "--docker-socket", "/nonexistent", "--podman-socket", "/nonexistent"],
+        &[],
+    );
+    conlink.wait_log("All links connected", Duration::from_secs(20));
+    for url in ["http://198.51.100.1:8080/", "http://[2001:db8:ff::1]:8080/"] {
+        let mut body = String::new();
+        for _ in 0..20 {
+            let out = Command::new("ip")
+                .args(["netns", "exec", &client, "timeout", "5", "busybox", "wget", "-qO-", url])
+                .output()
+                .unwrap();
+            body = String::from_utf8_lossy(&out.stdout).into_owned();
+            if out.status.success() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        assert_eq!(body, "served by the node\n", "{url} through the forward:\n{}", conlink.log());
+    }
+    assert!(conlink.stop().success(), "{}", conlink.log());
+    assert!(!Path::new("/run/netns").join(&web).exists());
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -17,6 +17,17 @@ use crate::plan::PlannedLink;
 /// Address conlink's bridges answer on for port forwards: forwarded connections are
 /// masqueraded to it, so replies find their way back whatever the container's routes.
 pub const FORWARD_SOURCE_V4: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(169, 254, 2, 1));
+/// The IPv6 counterpart (a unique-local address: link-local sources do not route).
+pub const FORWARD_SOURCE_V6: IpAddr = IpAddr::V6(std::net::Ipv6Addr::new(0xfdc0, 0x11, 0, 0, 0, 0, 0, 1));
+
+/// The forward source address of the family of `addr`.
+pub fn forward_source_for(addr: &IpAddr) -> IpAddr {
+    if addr.is_ipv4() {
+        FORWARD_SOURCE_V4
+    } else {
+        FORWARD_SOURCE_V6
+    }
+}
 
 /// Why a container's links could not be built. Nothing stays behind when this is returned.
 #[derive(Debug, Error)]
@@ -190,19 +201,23 @@ async fn build_all(
         }
         if !p.forward.is_empty() {
             // Replies to masqueraded forwards go to conlink's bridge address, on-link.
-            let route = Route {
-                dst: Some(IpNet::from(FORWARD_SOURCE_V4)),
-                via: None,
-                dev: Some(p.dev.clone()),
-                metric: None,
-                src: None,
-                table: None,
-                onlink: false,
-            };
-            inner.add_route(&route).await.map_err(kernel_err(container, p))?;
+            let mut families: Vec<IpAddr> = p.ip.iter().map(|n| forward_source_for(&n.addr())).collect();
+            families.dedup();
+            for source in families {
+                let route = Route {
+                    dst: Some(IpNet::from(source)),
+                    via: None,
+                    dev: Some(p.dev.clone()),
+                    metric: None,
+                    src: None,
+                    table: None,
+                    onlink: false,
+                };
+                inner.add_route(&route).await.map_err(kernel_err(container, p))?;
+            }
             // conlink's side: DNATed connections must find the link's address on its
             // bridge, which carries no address of that subnet (on-link host route).
-            if let (Some(BridgeMode::Linux), Some(bridge)) = (p.bridge_mode, &p.bridge) {
+            if let (Some(BridgeMode::Linux | BridgeMode::Ovs), Some(bridge)) = (p.bridge_mode, &p.bridge) {
                 for addr in &p.ip {
                     let route = Route {
                         dst: Some(IpNet::from(addr.addr())),

@@ -20,7 +20,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::engine::{own_container_id, ContainerInfo, EngineClient, EngineEvent, EngineKind};
 use crate::plan::{commands_for, plan_container, ContainerFacts, ProjectScope};
-use links::{connect_container, rollback, BridgeSide, Created, FORWARD_SOURCE_V4};
+use links::{connect_container, rollback, BridgeSide, Created, FORWARD_SOURCE_V4, FORWARD_SOURCE_V6};
 use namespace::BridgeNamespace;
 use tracker::{ContainerRecord, LinkRecord, LinkState, Tracker};
 
@@ -422,12 +422,19 @@ async fn prepare_forwarding(cfg: &NetworkConfig, nl: &Nl, ns: &Netns) -> Result<
              (run conlink in a container on a docker network, not network_mode: none)"
         ),
         (Some(_), true) => {
-            if sysctl_get_in(ns, "net.ipv4.ip_forward").map(|v| v.trim() == "1").unwrap_or(false) {
-                return Ok(Some(ENGINE_DEV.to_string()));
+            let v6 = cfg.links.iter().any(|l| !l.forward.is_empty() && l.ip.iter().any(|n| matches!(n, ipnet::IpNet::V6(_))));
+            let mut keys = vec!["net.ipv4.ip_forward"];
+            if v6 {
+                keys.push("net.ipv6.conf.all.forwarding");
             }
-            sysctl_in(ns, "net.ipv4.ip_forward", "1").context(
-                "enabling IPv4 forwarding in conlink's namespace (set `sysctls: {net.ipv4.ip_forward: 1}` on the conlink service, or run it privileged)",
-            )?;
+            for key in keys {
+                if sysctl_get_in(ns, key).map(|v| v.trim() == "1").unwrap_or(false) {
+                    continue;
+                }
+                sysctl_in(ns, key, "1").with_context(|| {
+                    format!("enabling forwarding in conlink's namespace (set `sysctls: {{{key}: 1}}` on the conlink service, or run it privileged)")
+                })?;
+            }
             Ok(Some(ENGINE_DEV.to_string()))
         }
         (None, _) => Ok(None),
@@ -440,6 +447,7 @@ async fn add_forward_source(cfg: &NetworkConfig, nl: &Nl) -> Result<()> {
         cfg.links.iter().filter(|l| !l.forward.is_empty()).filter_map(|l| l.bridge.as_ref()).collect();
     for b in bridges {
         nl.add_address(b, ipnet::IpNet::from(FORWARD_SOURCE_V4)).await?;
+        nl.add_address(b, ipnet::IpNet::from(FORWARD_SOURCE_V6)).await?;
     }
     Ok(())
 }
@@ -810,15 +818,17 @@ fn forward_rules(planned: &[crate::plan::PlannedLink]) -> Vec<conlink_kernel::Fo
     planned
         .iter()
         .flat_map(|p| {
-            let to = p.ip.iter().map(|n| n.addr()).find(|a| a.is_ipv4()).or_else(|| p.ip.first().map(|n| n.addr()));
-            p.forward.iter().filter_map(move |f| {
-                Some(conlink_kernel::Forward {
+            // One rule per address family of the link: its first address of that family.
+            let v4 = p.ip.iter().map(|n| n.addr()).find(|a| a.is_ipv4());
+            let v6 = p.ip.iter().map(|n| n.addr()).find(|a| a.is_ipv6());
+            p.forward.iter().flat_map(move |f| {
+                [v4, v6].into_iter().flatten().map(move |to| conlink_kernel::Forward {
                     proto: match f.proto {
                         conlink_config::Proto::Tcp => conlink_kernel::Proto::Tcp,
                         conlink_config::Proto::Udp => conlink_kernel::Proto::Udp,
                     },
                     port: f.conlink_port,
-                    to: to?,
+                    to,
                     to_port: f.container_port,
                 })
             })
