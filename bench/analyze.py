@@ -124,7 +124,7 @@ def table(results):
     print("targets (issue 7): (a) N=100: <= 250 ms from start to `All links connected` "
           "(original: 3.8 s/7.6 s/12.2 s at N=10/50/100, 61 ms per link);")
     print("  (b) p99 start event -> links up < 50 ms with 100 concurrent starts;")
-    print("  (c) kernel work per link (nl ms/link) <= 1/3 of ip -batch (ratio <= 0.33; ip -batch ~3.7 ms/link here);")
+    print("  (c) kernel work per link (nl ms/link) <= 1/3 of ip -batch (ratio <= 0.33);")
     print("  (d) peak RSS (VmHWM) < 15 MB (original ~140 MB), idle CPU ~0 (ticks of 10 ms over the idle window).")
     print("columns: (c) nl = Nl link ops only (create_veth_with, add_address, set_up) ms/link; ip = ip -batch ms/link "
           "(N+1 processes); daemon = Nl with the daemon's extra stale delete + ethtool per link.")

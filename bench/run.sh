@@ -44,6 +44,7 @@ mkdir -p "$OUT"
 RESULTS=$OUT/results.txt
 : >"$RESULTS"
 CONLINK_PID=
+EVENTS_PID=
 
 say() { echo "bench: $*" >&2; }
 die() { echo "bench: ERROR: $*" >&2; exit 1; }
@@ -71,6 +72,7 @@ stop_conlink() {
 
 cleanup() {
     local rc=$?
+    if [ -n "$EVENTS_PID" ]; then kill -TERM "$EVENTS_PID" 2>/dev/null || true; fi
     stop_conlink
     if docker info >/dev/null 2>&1; then
         compose down -t 0 --remove-orphans >/dev/null 2>&1 || true
@@ -156,16 +158,18 @@ bench_engine() {
         wait_for 120 "links of removed containers gone" count_eq veth_count 0 || true
         sleep 1
         local lines; lines=$(wc -l <"$log")
-        local since; since=$(date +%s.%N)
+        # Streamed, not replayed with --since: dockerd keeps only its last 256 events.
+        docker events --filter type=container --filter event=start --filter "label=com.docker.compose.project=$PROJECT" \
+            --format '{{.Actor.Attributes.name}} {{.TimeNano}}' >"$OUT/events-$n.txt" &
+        EVENTS_PID=$!
+        sleep 0.5
         t0=$(now_ns)
         compose up -d --scale node="$n" >/dev/null 2>&1
         local up_ms; up_ms=$(ms_since "$t0")
         wait_for 120 "links of $n started containers" linkup_after "$lines" "$log" $(( 2 * n )) || true
         sleep 0.2
+        kill -TERM "$EVENTS_PID" 2>/dev/null || true; wait "$EVENTS_PID" 2>/dev/null || true; EVENTS_PID=
         tail -n +"$(( lines + 1 ))" "$log" >"$OUT/conlink-$n-b.log"
-        docker events --since "$since" --until "$(date +%s.%N)" \
-            --filter type=container --filter event=start --filter "label=com.docker.compose.project=$PROJECT" \
-            --format '{{.Actor.Attributes.name}} {{.TimeNano}}' >"$OUT/events-$n.txt"
         local b; b=$(python3 bench/analyze.py latency "$OUT/conlink-$n-b.log" "$OUT/events-$n.txt" "$n")
         say "N=$n (b): $b (compose up took $up_ms ms)"
         r+=" $(echo "$b" | sed 's/\([a-z0-9_]*\)=/b_\1=/g') b_compose_up_ms=$up_ms"

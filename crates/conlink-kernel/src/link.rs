@@ -185,6 +185,30 @@ impl Nl {
     }
 }
 
+impl Nl {
+    /// Delete every link of interface group `group` (non-zero) in one
+    /// request, like `ip link del group N`. The kernel unregisters them as
+    /// one batch (one set of RCU grace periods for all, instead of one set
+    /// per link), which makes removing hundreds of veths a matter of
+    /// milliseconds instead of seconds. Ok(false) when no link had the group.
+    pub async fn delete_group(&self, group: u32) -> Result<bool, KernelError> {
+        let op = format!("delete link group {group}");
+        if group == 0 {
+            // Group 0 is every link's default: never delete "all links".
+            return Err(KernelError::invalid(op, "group 0 is the default group of every link"));
+        }
+        let mut msg = LinkMessage::default();
+        msg.attributes.push(LinkAttribute::Group(group));
+        match self.handle().link().del_with_message(msg).execute().await {
+            Ok(()) => Ok(true),
+            Err(e) => match KernelError::from_rtnl(op, e) {
+                e if e.is_not_found() => Ok(false),
+                e => Err(e),
+            },
+        }
+    }
+}
+
 /// Re-label an error from a helper lookup with the user-level operation.
 pub(crate) fn rename_op(e: KernelError, op: &str) -> KernelError {
     match e {

@@ -4,7 +4,7 @@
 
 use std::os::fd::AsRawFd;
 
-use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth, LinkMessage};
+use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, LinkMessage};
 use rtnetlink::{LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVeth};
 
 use crate::error::KernelError;
@@ -26,6 +26,9 @@ pub struct VethRequest<'a> {
     /// Bridge index (see `Nl::index_of`) to enslave the outer end to.
     pub master: Option<u32>,
     pub outer_up: bool,
+    /// Interface group (IFLA_GROUP) of the outer end: links sharing a
+    /// non-zero group can all be deleted with one `Nl::delete_group`.
+    pub outer_group: Option<u32>,
     // No `inner_up`: the kernel configures the peer before linking the two
     // ends, so IFF_UP on the peer fails in veth_open with ENOTCONN (verified
     // on 6.18). Bring the inner end up with the inner namespace's `Nl`.
@@ -42,6 +45,7 @@ impl<'a> VethRequest<'a> {
             mtu: None,
             master: None,
             outer_up: false,
+            outer_group: None,
         }
     }
 
@@ -71,7 +75,11 @@ impl<'a> VethRequest<'a> {
         if self.outer_up {
             outer = outer.up();
         }
-        outer.build()
+        let mut msg = outer.build();
+        if let Some(group) = self.outer_group {
+            msg.attributes.push(LinkAttribute::Group(group));
+        }
+        msg
     }
 }
 

@@ -31,3 +31,23 @@ async fn offload_tx_off_reads_back_off() {
     let e = apply_ethtool(&a.ns, "nope0", "-K tx off").unwrap_err();
     assert!(e.is_not_found(), "{e}");
 }
+
+#[tokio::test]
+async fn offload_through_the_connection_socket() {
+    if !root_or_skip() {
+        return;
+    }
+    let a = TestNs::new("etc");
+    let b = TestNs::new("etd");
+    let n = a.nl().await;
+    n.create_veth("v0", "eth0", &b.ns, None, None).await.unwrap();
+    // The ioctl runs on the Nl's own socket: it must act in *its* namespace.
+    let inner = b.nl().await;
+    inner.apply_ethtool("eth0", "--offload tx off").unwrap();
+    assert!(!inner.get_offload("eth0", Offload::Tx).unwrap(), "tx off in b");
+    assert!(n.get_offload("v0", Offload::Tx).unwrap(), "the peer in a is untouched");
+    let e = n.apply_ethtool("eth0", "-K tx off").unwrap_err();
+    assert!(e.is_not_found(), "eth0 is not in a: {e}");
+    let e = inner.apply_ethtool("eth0", "-s speed 10").unwrap_err();
+    assert!(e.is_invalid(), "{e}");
+}

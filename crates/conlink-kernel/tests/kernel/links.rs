@@ -169,3 +169,24 @@ async fn dummy_link_supported_or_clear_error() {
         }
     }
 }
+
+#[tokio::test]
+async fn delete_group_removes_only_that_group() {
+    if !root_or_skip() {
+        return;
+    }
+    let a = TestNs::new("dga");
+    let b = TestNs::new("dgb");
+    let n = a.nl().await;
+    for (outer, inner, group) in [("g1", "e1", Some(77)), ("g2", "e2", Some(77)), ("g3", "e3", None)] {
+        let mut req = VethRequest::new(outer, inner, &b.ns);
+        req.outer_group = group;
+        n.create_veth_with(&req).await.unwrap();
+    }
+    assert!(n.delete_group(77).await.unwrap());
+    assert!(n.link_by_name("g1").await.unwrap().is_none());
+    assert!(n.link_by_name("g2").await.unwrap().is_none());
+    assert!(n.link_by_name("g3").await.unwrap().is_some(), "other groups stay");
+    assert!(!n.delete_group(77).await.unwrap(), "nothing left in the group");
+    assert!(n.delete_group(0).await.unwrap_err().is_invalid(), "group 0 is refused");
+}
