@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use conlink_config::{BridgeMode, LinkType, RouteSpec};
 use conlink_kernel::{
-    sysctl_get_in, sysctl_in, apply_ethtool, apply_static_nat, ChildKind, ChildLinkRequest, KernelError, Netem, Netns, Nl, Ovs, Route, StaticNat,
+    sysctl_get_in, sysctl_in, apply_static_nat, ChildKind, ChildLinkRequest, KernelError, Netem, Netns, Nl, Ovs, Route, StaticNat,
     VethRequest,
 };
 use ipnet::IpNet;
@@ -17,6 +17,9 @@ use crate::plan::PlannedLink;
 /// Address conlink's bridges answer on for port forwards: forwarded connections are
 /// masqueraded to it, so replies find their way back whatever the container's routes.
 pub const FORWARD_SOURCE_V4: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(169, 254, 2, 1));
+/// Interface group of every outer veth end: one request deletes them all (exit, restart).
+pub const OUTER_GROUP: u32 = 0x636c; // "cl"
+
 /// The IPv6 counterpart (a unique-local address: link-local sources do not route).
 pub const FORWARD_SOURCE_V6: IpAddr = IpAddr::V6(std::net::Ipv6Addr::new(0xfdc0, 0x11, 0, 0, 0, 0, 0, 1));
 
@@ -102,10 +105,6 @@ async fn build_all(
         match p.link_type {
             LinkType::Veth => {
                 let outer = p.outer.as_deref().expect("planner names every veth outer end");
-                // A previous run (or a restarted container) may have left the outer end behind.
-                if side.nl.delete_link(outer).await.map_err(&kerr)? {
-                    debug!(outer, "removed stale outer interface");
-                }
                 let master = match (p.bridge_mode, &p.bridge) {
                     (Some(BridgeMode::Linux), Some(b)) => Some(
                         *side.bridge_index.get(b).ok_or_else(|| unusable(container, p, format!("bridge {b} does not exist")))?,
@@ -119,12 +118,20 @@ async fn build_all(
                 req.mtu = p.mtu;
                 req.master = master;
                 req.outer_up = true;
+                req.outer_group = Some(OUTER_GROUP);
                 if let Err(e) = side.nl.create_veth_with(&req).await {
-                    // The container may still hold `dev` from an earlier run of conlink.
-                    if !(e.is_exists() && inner.delete_link(&p.dev).await.map_err(&kerr)?) {
+                    // Leftovers (a restarted container's old outer end, or `dev` still in the
+                    // container from an earlier run) are replaced; checking first would cost
+                    // every link a round trip.
+                    if !e.is_exists() {
                         return Err(kerr(e));
                     }
-                    warn!(container, dev = %p.dev, "replaced an interface left by an earlier run");
+                    let stale_outer = side.nl.delete_link(outer).await.map_err(&kerr)?;
+                    let stale_inner = inner.delete_link(&p.dev).await.map_err(&kerr)?;
+                    if !(stale_outer || stale_inner) {
+                        return Err(kerr(e));
+                    }
+                    debug!(container, dev = %p.dev, outer, "replaced interfaces left behind");
                     side.nl.create_veth_with(&req).await.map_err(&kerr)?;
                 }
                 created.push(Created::Outer(outer.to_string()));
@@ -187,7 +194,8 @@ async fn build_all(
         }
         inner.set_up(&p.dev, true).await.map_err(&kerr)?;
         for args in &p.ethtool {
-            apply_ethtool(ns, &p.dev, &args.join(" ")).map_err(&kerr)?;
+            // Through the container's netlink socket: no thread has to enter the namespace.
+            inner.apply_ethtool(&p.dev, &args.join(" ")).map_err(&kerr)?;
         }
         if !p.netem.is_empty() {
             let netem = Netem::parse(&p.netem.join(" ")).map_err(|e| unusable(container, p, format!("netem: {e}")))?;

@@ -20,7 +20,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::engine::{own_container_id, ContainerInfo, EngineClient, EngineEvent, EngineKind};
 use crate::plan::{commands_for, plan_container, ContainerFacts, ProjectScope};
-use links::{connect_container, rollback, BridgeSide, Created, FORWARD_SOURCE_V4, FORWARD_SOURCE_V6};
+use links::{connect_container, rollback, BridgeSide, Created, FORWARD_SOURCE_V4, FORWARD_SOURCE_V6, OUTER_GROUP};
 use namespace::BridgeNamespace;
 use tracker::{ContainerRecord, LinkRecord, LinkState, Tracker};
 
@@ -52,6 +52,9 @@ struct Shared {
     /// Engine interface forwarded ports arrive on (DOCKER-ETH0), when there is one.
     forward_dev: Option<String>,
     tracker: Mutex<Tracker>,
+    /// Bounds how many containers are connected at once: the kernel serialises the work
+    /// anyway, and each connection holds a netlink socket and buffers.
+    connect_slots: tokio::sync::Semaphore,
     /// Serialises work on one container: a die that overtakes its own start must wait.
     container_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     started: Instant,
@@ -121,6 +124,7 @@ pub async fn run(cfg: Arc<NetworkConfig>, opts: DaemonOptions) -> Result<()> {
         ovs_bridges,
         forward_dev,
         tracker: Mutex::new(Tracker::new(false)),
+        connect_slots: tokio::sync::Semaphore::new(8),
         container_locks: Mutex::new(HashMap::new()),
         started,
     });
@@ -290,6 +294,11 @@ struct NamespaceSetup {
 /// Bridges, tunnels and forwarding in conlink's namespace.
 async fn setup_namespace(cfg: &NetworkConfig, bridge_ns: &BridgeNamespace) -> Result<NamespaceSetup> {
     let bridge_nl = Nl::connect(&bridge_ns.netns).await.context("cannot open netlink in conlink's namespace")?;
+    // Outer ends an earlier run left (e.g. after kill -9) go in one request; the
+    // containers' links are rebuilt as they are handled.
+    if bridge_nl.delete_group(OUTER_GROUP).await? {
+        info!("removed links left by an earlier run");
+    }
     let forward_dev = prepare_forwarding(cfg, &bridge_nl, &bridge_ns.netns).await?;
     let ovs = start_ovs(cfg, &bridge_ns.netns, &bridge_ns.label)?;
     let result = async {
@@ -299,7 +308,7 @@ async fn setup_namespace(cfg: &NetworkConfig, bridge_ns: &BridgeNamespace) -> Re
             bridge_index.insert(b.clone(), bridge_nl.index_of(b).await?);
         }
         if forward_dev.is_some() {
-            add_forward_source(cfg, &bridge_nl).await?;
+            add_forward_source(cfg, &bridge_nl, &bridge_ns.netns).await?;
         }
         let tunnels = create_tunnels(cfg, &bridge_nl, &bridge_index).await?;
         Ok::<_, anyhow::Error>((bridges, bridge_index, tunnels, ovs_bridges))
@@ -441,13 +450,29 @@ async fn prepare_forwarding(cfg: &NetworkConfig, nl: &Nl, ns: &Netns) -> Result<
     }
 }
 
-/// Bridges carrying forwarded links get the link-local source address replies return to.
-async fn add_forward_source(cfg: &NetworkConfig, nl: &Nl) -> Result<()> {
-    let bridges: std::collections::BTreeSet<&String> =
-        cfg.links.iter().filter(|l| !l.forward.is_empty()).filter_map(|l| l.bridge.as_ref()).collect();
-    for b in bridges {
-        nl.add_address(b, ipnet::IpNet::from(FORWARD_SOURCE_V4)).await?;
-        nl.add_address(b, ipnet::IpNet::from(FORWARD_SOURCE_V6)).await?;
+/// Bridges carrying forwarded links get the source address replies return to, per
+/// address family the forwarded links use.
+async fn add_forward_source(cfg: &NetworkConfig, nl: &Nl, ns: &Netns) -> Result<()> {
+    let mut families: std::collections::BTreeMap<&String, (bool, bool)> = Default::default();
+    for l in cfg.links.iter().filter(|l| !l.forward.is_empty()) {
+        if let Some(b) = &l.bridge {
+            let f = families.entry(b).or_default();
+            f.0 |= l.ip.iter().any(|n| matches!(n, ipnet::IpNet::V4(_)));
+            f.1 |= l.ip.iter().any(|n| matches!(n, ipnet::IpNet::V6(_)));
+        }
+    }
+    for (bridge, (v4, v6)) in families {
+        if v4 {
+            nl.add_address(bridge, ipnet::IpNet::from(FORWARD_SOURCE_V4)).await?;
+        }
+        if v6 {
+            // The engine may have disabled IPv6 in conlink's namespace.
+            let key = format!("net/ipv6/conf/{bridge}/disable_ipv6");
+            if sysctl_get_in(ns, &key).map(|v| v.trim() != "0").unwrap_or(false) {
+                sysctl_in(ns, &key, "0").with_context(|| format!("enabling IPv6 on bridge {bridge} for forwards"))?;
+            }
+            nl.add_address(bridge, ipnet::IpNet::from(FORWARD_SOURCE_V6)).await?;
+        }
     }
     Ok(())
 }
@@ -708,6 +733,7 @@ async fn connect_and_record(
     ns: Result<Netns, LinkError>,
     planned: &[crate::plan::PlannedLink],
 ) -> bool {
+    let _slot = shared.connect_slots.acquire().await.expect("the semaphore is never closed");
     let t0 = Instant::now();
     let result = match ns {
         Ok(ns) => {
@@ -893,6 +919,11 @@ async fn cleanup(
 ) {
     let records: Vec<ContainerRecord> = { shared.tracker.lock().unwrap().containers().map(|(_, c)| c.clone()).collect() };
     info!(containers = records.len(), bridges = bridges.len(), "removing links and bridges");
+    // Every outer veth end at once (each takes its container end with it)...
+    if let Err(e) = shared.bridge_nl.delete_group(OUTER_GROUP).await {
+        warn!("could not remove the outer links in one request: {e}");
+    }
+    // ...then what lives only inside containers, and OVS port records.
     for r in &records {
         remove_container_links(shared, r).await;
     }
