@@ -38,6 +38,14 @@ fn main() -> ExitCode {
         schema_file: cli.config_schema.clone(),
         env: std::env::vars().collect(),
     };
+    if cli.default_bridge_mode == conlink_config::BridgeMode::Auto {
+        // Say why `auto` became what it became: it changes what users debug.
+        tracing::info!(
+            "bridge mode auto means {}: the openvswitch kernel module is {}",
+            if opts.ovs_available { "ovs" } else { "linux" },
+            if opts.ovs_available { "loaded" } else { "not present" }
+        );
+    }
     let cfg = match load(&opts) {
         Ok(cfg) => cfg,
         Err(e) => {
