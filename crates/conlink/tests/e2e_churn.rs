@@ -1,4 +1,4 @@
-//! Churn: containers killed, stopped and started over and over while conlink runs.
+//! Churn: containers killed, stopped, restarted, paused and started again over and over while conlink runs.
 //! At the end every declared link is present and nothing leaked.
 //! Default run: 20 containers, 60 cycles; full size: CHURN_CYCLES=1000.
 
@@ -59,17 +59,23 @@ fn churn_converges_without_leaks() {
         }
         batch.sort();
         batch.dedup();
-        let op = ["kill", "stop", "restart"][(seed % 3) as usize];
+        let op = ["kill", "stop", "restart", "pause"][(seed % 4) as usize];
         let mut args = vec![op];
-        if op != "kill" {
+        if op == "stop" || op == "restart" {
             args.extend(["-t", "0"]);
         }
         args.extend(batch.iter().copied());
         docker(&args);
-        if op != "restart" {
-            let mut start = vec!["start"];
-            start.extend(batch.iter().copied());
-            docker(&start);
+        // Paused containers keep their namespace (and links); the others come back with new ones.
+        let again = match op {
+            "kill" | "stop" => Some("start"),
+            "pause" => Some("unpause"),
+            _ => None,
+        };
+        if let Some(again) = again {
+            let mut cmd = vec![again];
+            cmd.extend(batch.iter().copied());
+            docker(&cmd);
         }
         done += batch.len() as u32;
     }

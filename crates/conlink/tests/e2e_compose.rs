@@ -31,6 +31,13 @@ fn test1_router_and_three_switches_in_compose() {
     c.ping("h3", 1, "192.168.1.100");
     c.ping("h2", 1, "10.0.0.100");
 
+    // Live status from inside the conlink container.
+    let status = c.exec("network", 1, &["/bin/conlink", "status"]);
+    let table = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert!(status.status.success(), "{table}{}", String::from_utf8_lossy(&status.stderr));
+    assert!(table.contains("h1_1-eth0") && table.contains("All links connected"), "{table}");
+    assert_eq!(table.lines().filter(|l| l.contains("  connected  ")).count(), 6, "{table}");
+
     // A restarted host is reconnected.
     c.ok(&["restart", "-t", "0", "h3"]);
     c.wait_for_addr("h3", 1, "eth0", "10.0.0.100/8");
@@ -60,6 +67,12 @@ fn test2_network_file_and_scaling_in_compose() {
         c.wait_for_addr("node", n, "eth0", &format!("10.0.1.{n}/16"));
     }
     c.ping("node", 2, "10.0.1.5");
+    // conlink's status shows each replica's own (incremented) address.
+    let status = c.exec("network", 1, &["/bin/conlink", "status", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let node5 = format!("{}-node-5", c.project);
+    let l = v["links"].as_array().unwrap().iter().find(|l| l["container"] == node5.as_str()).expect("node 5 in status");
+    assert_eq!(l["ip"][0], "10.0.1.5/16", "{v}");
     c.ping("node", 5, "203.0.113.8");
     c.ping("node", 5, "10.0.1.1");
 

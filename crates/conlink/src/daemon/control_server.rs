@@ -99,7 +99,7 @@ fn status(shared: &Shared) -> Reply {
                     link_type: cfg.link_type.to_string(),
                     outer: l.outer.clone(),
                     bridge: cfg.bridge.clone(),
-                    ip: cfg.ip.iter().map(|n| n.to_string()).collect(),
+                    ip: l.ip.iter().map(|n| n.to_string()).collect(),
                     mtu: cfg.mtu,
                     state,
                     netem: l.netem.clone().or_else(|| (!cfg.netem.is_empty()).then(|| cfg.netem.join(" "))),

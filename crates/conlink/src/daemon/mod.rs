@@ -765,6 +765,7 @@ async fn connect_and_record(
                 link_index: p.link_index,
                 dev: p.dev.clone(),
                 outer: p.outer.clone().filter(|o| created.contains(&Created::Outer(o.clone()))),
+                ip: p.ip.clone(),
                 state: state.clone(),
                 netem: None,
                 admin_down: false,

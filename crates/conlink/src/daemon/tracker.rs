@@ -17,6 +17,8 @@ pub struct LinkRecord {
     pub dev: String,
     /// Outer veth end in conlink's namespace (what must be deleted on cleanup).
     pub outer: Option<String>,
+    /// Addresses as planned for this container (replica increments applied).
+    pub ip: Vec<ipnet::IpNet>,
     pub state: LinkState,
     /// Impairment set at runtime through the control socket.
     pub netem: Option<String>,
@@ -165,6 +167,7 @@ mod tests {
                     link_index: i,
                     dev: format!("eth{i}"),
                     outer: Some(format!("o{i}")),
+                    ip: vec![],
                     state: state.clone(),
                     netem: None,
                     admin_down: false,
