@@ -29,9 +29,12 @@ for b in conlink conlink-tools; do
     [ -x "$bin_dir/$b" ] || { echo "build-image: $bin_dir/$b still missing" >&2; exit 1; }
 done
 
-# Extra rootfs content for the FROM-scratch image: the `nft` binary (port
-# forwards and static NAT run `nft -f -` in conlink's/containers' namespaces)
-# with the shared libraries it loads, at the paths `ldd` reports.
+# Extra rootfs content for the FROM-scratch image, each program with the shared
+# libraries `ldd` reports, at the same paths:
+# - `nft`: port forwards and static NAT run `nft -f -` in conlink's/containers' namespaces;
+# - Open vSwitch (when installed here): `ovs` bridges start a private OVS inside
+#   conlink's namespace through ovs-ctl, a /bin/sh script, so a static busybox
+#   provides sh and the utilities the script calls.
 stage=target/image-rootfs
 NFT=${NFT:-$(command -v nft || true)}
 [ -n "$NFT" ] || NFT=/usr/sbin/nft
@@ -43,15 +46,51 @@ if [ ! -x "$NFT" ]; then
 fi
 [ -x "$NFT" ] || { echo "build-image: $NFT still missing" >&2; exit 1; }
 rm -rf "$stage"
-mkdir -p "$stage/usr/sbin"
-cp -L "$NFT" "$stage/usr/sbin/nft"
-# "libx.so => /lib/.../libx.so (0x...)" and "/lib64/ld-linux-x86-64.so.2 (0x...)"
-ldd "$NFT" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | sort -u |
-while read -r lib; do
-    mkdir -p "$stage$(dirname "$lib")"
-    cp -L "$lib" "$stage$lib"
-done
-echo "build-image: staged $(find "$stage" -type f | wc -l) files for nft in $stage"
+mkdir -p "$stage"
+
+stage_program() { # PATH-ON-HOST: copy it and its libraries into the stage
+    local prog=$1
+    mkdir -p "$stage$(dirname "$prog")"
+    cp -L "$prog" "$stage$prog"
+    # "libx.so => /lib/.../libx.so (0x...)" and "/lib64/ld-linux-x86-64.so.2 (0x...)"
+    ldd "$prog" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | sort -u |
+    while read -r lib; do
+        mkdir -p "$stage$(dirname "$lib")"
+        cp -L "$lib" "$stage$lib"
+    done
+}
+stage_program "$(readlink -f "$NFT")"
+[ "$(readlink -f "$NFT")" = /usr/sbin/nft ] || { mkdir -p "$stage/usr/sbin"; cp -L "$NFT" "$stage/usr/sbin/nft"; }
+
+ovs_programs=(/usr/bin/ovs-vsctl /usr/sbin/ovs-vswitchd /usr/sbin/ovsdb-server /usr/bin/ovsdb-tool /usr/bin/ovs-appctl)
+busybox=$(command -v busybox || true)
+if [ -x /usr/share/openvswitch/scripts/ovs-ctl ] && [ -n "$busybox" ]; then
+    for p in "${ovs_programs[@]}"; do stage_program "$p"; done
+    mkdir -p "$stage/usr/share/openvswitch"
+    cp -a /usr/share/openvswitch/scripts /usr/share/openvswitch/vswitch.ovsschema "$stage/usr/share/openvswitch/"
+    mkdir -p "$stage/bin" "$stage/etc"
+    cp -L "$busybox" "$stage/bin/busybox"
+    # Applets as symlinks, except names the image's own tools use.
+    for applet in $("$busybox" --list); do
+        case "$applet" in busybox|wait|copy|mdc|net2dot|conlink) continue ;; esac
+        [ -e "$stage/bin/$applet" ] || ln -s busybox "$stage/bin/$applet"
+    done
+    # ovs-ctl runs the daemons under `nice -n N`; this busybox build has no nice applet.
+    if [ ! -e "$stage/bin/nice" ]; then
+        printf '#!/bin/sh\n# nice stand-in for ovs-ctl: drop "-n N" (priority is left as is)\n[ "$1" = -n ] && shift 2\nexec "$@"\n' > "$stage/bin/nice"
+        chmod 755 "$stage/bin/nice"
+    fi
+    if [ ! -e "$stage/bin/uuidgen" ]; then
+        printf '#!/bin/sh\n# uuidgen stand-in for ovs-ctl (system-id=random)\nexec cat /proc/sys/kernel/random/uuid\n' > "$stage/bin/uuidgen"
+        chmod 755 "$stage/bin/uuidgen"
+    fi
+    echo 'root:x:0:0:root:/root:/bin/sh' > "$stage/etc/passwd"
+    echo 'root:x:0:' > "$stage/etc/group"
+    echo "build-image: staged Open vSwitch and busybox"
+else
+    echo "build-image: Open vSwitch or busybox not installed here: image without ovs support"
+fi
+echo "build-image: staged $(find "$stage" -type f | wc -l) files in $stage"
 
 echo "build-image: docker build -t $IMAGE (PROFILE=$PROFILE)"
 docker build -t "$IMAGE" --build-arg "PROFILE=$PROFILE" -f "$ROOT/Dockerfile" "$ROOT"

@@ -141,7 +141,7 @@ pub struct MacAddr(pub [u8; 6]);
 
 impl MacAddr {
     /// This address plus `n`, carrying across octets (replica increments).
-    pub fn add(self, n: u64) -> MacAddr {
+    pub fn plus(self, n: u64) -> MacAddr {
         let mut v: u64 = 0;
         for b in self.0 {
             v = (v << 8) | b as u64;

@@ -5,14 +5,14 @@ use conlink_config::*;
 #[test]
 fn mac_add_carries_across_octets() {
     let m: MacAddr = "00:0a:0b:0c:0d:01".parse().unwrap();
-    assert_eq!(m.add(0), m);
-    assert_eq!(m.add(1).to_string(), "00:0a:0b:0c:0d:02");
+    assert_eq!(m.plus(0), m);
+    assert_eq!(m.plus(1).to_string(), "00:0a:0b:0c:0d:02");
     let m: MacAddr = "c2:00:00:00:00:ff".parse().unwrap();
-    assert_eq!(m.add(1).to_string(), "c2:00:00:00:01:00");
+    assert_eq!(m.plus(1).to_string(), "c2:00:00:00:01:00");
     let m: MacAddr = "c2:ff:ff:ff:ff:ff".parse().unwrap();
-    assert_eq!(m.add(1).to_string(), "c3:00:00:00:00:00");
+    assert_eq!(m.plus(1).to_string(), "c3:00:00:00:00:00");
     let m: MacAddr = "ff:ff:ff:ff:ff:ff".parse().unwrap();
-    assert_eq!(m.add(1).to_string(), "00:00:00:00:00:00", "wraps within 48 bits");
+    assert_eq!(m.plus(1).to_string(), "00:00:00:00:00:00", "wraps within 48 bits");
 }
 
 #[test]

@@ -400,7 +400,7 @@ fn main() {
     println!("nl-daemon breakdown (round 1), per operation:");
     println!("{:<38} {:>6} {:>10} {:>10}", "operation", "count", "total ms", "us each");
     let mut ops: Vec<_> = breakdown.ops.iter().collect();
-    ops.sort_by(|a, b| b.1 .1.cmp(&a.1 .1));
+    ops.sort_by_key(|o| std::cmp::Reverse(o.1 .1));
     for (op, (count, d)) in ops {
         println!("{:<38} {:>6} {:>10.1} {:>10.0}", op, count, d.as_secs_f64() * 1e3, d.as_secs_f64() * 1e6 / *count as f64);
     }

@@ -117,7 +117,7 @@ fn plan_link(cfg: &NetworkConfig, link_index: usize, link: &Link, facts: &Contai
         bridge: link.bridge.clone(),
         bridge_mode: link.bridge.as_ref().and_then(|b| cfg.bridges.get(b)).map(|b| b.mode),
         ip: link.ip.iter().map(|net| increment_ip(net, offset)).collect(),
-        mac: link.mac.map(|m| m.add(offset as u64)),
+        mac: link.mac.map(|m| m.plus(offset as u64)),
         mtu: link.mtu,
         route: link.route.clone(),
         nat: link.nat,

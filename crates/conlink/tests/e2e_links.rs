@@ -594,3 +594,19 @@ fn geneve_tunnel_or_its_clear_error() {
     assert!(!netns.path().exists(), "conlink left its namespace behind after the error");
     say(&format!("geneve: {}", lines[0].trim()));
 }
+
+#[test]
+fn test9_ovs_inside_the_conlink_container() {
+    if !docker_available("test9_ovs_inside_the_conlink_container") {
+        return;
+    }
+    let file = examples().join("test9-compose.yaml");
+    let mut c = Compose::new("t9oc", &[&file]);
+    c.env.push(("BRIDGE_MODE".into(), "ovs".into()));
+    c.ok(&["up", "-d"]);
+    let log = c.wait_log("network", "All links connected", TIMEOUT);
+    assert!(log.contains("bridge ready (ovs)"), "{log}");
+    say(&format!("test9 (ovs in the conlink image): All links connected after {:?} ms", connected_ms(&log)));
+    c.ping("node1", 1, "10.0.1.2");
+    c.ping("node2", 1, "10.0.1.1");
+}

@@ -340,6 +340,13 @@ fn start_ovs(cfg: &NetworkConfig, ns: &Netns, label: &str) -> Result<Option<Ovs>
     let ovs = Ovs::start(ns, &dir).with_context(|| format!("bridge {} (mode ovs) needs Open vSwitch", first.name))?;
     if ovs.userspace {
         warn!("the openvswitch kernel module is missing: ovs bridges use OVS's userspace datapath (datapath_type=netdev)");
+        if !std::path::Path::new("/dev/net/tun").exists() {
+            let _ = ovs.stop();
+            bail!(
+                "bridge {}: OVS's userspace datapath needs /dev/net/tun (in a container: `devices: [/dev/net/tun]` on the conlink service)",
+                first.name
+            );
+        }
     }
     info!(started = ovs.started, "Open vSwitch ready");
     Ok(Some(ovs))
