@@ -62,7 +62,12 @@ struct Shared {
 
 impl Shared {
     fn lock_for(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
-        self.container_locks.lock().unwrap().entry(id.to_string()).or_default().clone()
+        let mut locks = self.container_locks.lock().unwrap();
+        // Containers come and go (churn, scaling): drop locks nobody holds any more.
+        if locks.len() > 256 {
+            locks.retain(|_, l| Arc::strong_count(l) > 1);
+        }
+        locks.entry(id.to_string()).or_default().clone()
     }
 
     fn check_all_connected(&self) {
@@ -129,8 +134,14 @@ pub async fn run(cfg: Arc<NetworkConfig>, opts: DaemonOptions) -> Result<()> {
         started,
     });
 
-    let control = control_server::serve(shared.clone(), &opts.control_socket)
-        .with_context(|| format!("cannot listen on control socket {}", opts.control_socket.display()))?;
+    let control = match control_server::serve(shared.clone(), &opts.control_socket) {
+        Ok(c) => c,
+        Err(e) => {
+            cleanup(&shared, &created_bridges, &created_tunnels, &bridge_ns, Vec::new()).await;
+            return Err(anyhow::Error::new(e)
+                .context(format!("cannot listen on control socket {}", opts.control_socket.display())));
+        }
+    };
 
     let running_nodes = match start_nodes(&shared).await {
         Ok(n) => n,
@@ -140,31 +151,47 @@ pub async fn run(cfg: Arc<NetworkConfig>, opts: DaemonOptions) -> Result<()> {
         }
     };
 
+    let outcome = follow_engines(&shared, &engines, &mut sigint, &mut sigterm).await;
+    control.close();
+    cleanup(&shared, &created_bridges, &created_tunnels, &bridge_ns, running_nodes).await;
+    outcome
+}
+
+/// Handles the running containers, then engine events, until SIGINT/SIGTERM.
+async fn follow_engines(
+    shared: &Arc<Shared>,
+    engines: &[EngineClient],
+    sigint: &mut tokio::signal::unix::Signal,
+    sigterm: &mut tokio::signal::unix::Signal,
+) -> Result<()> {
     // Subscribe before listing so a container starting in between is not missed.
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<EngineMsg>();
-    for engine in &engines {
+    for engine in engines {
         tokio::spawn(watch_engine(engine.clone(), tx.clone()));
     }
-    for engine in &engines {
+    drop(tx);
+    for engine in engines {
         let running = engine.list_running().await.with_context(|| format!("listing {} containers", engine.kind()))?;
         info!(engine = %engine.kind(), count = running.len(), "handling containers already running");
-        start_all(&shared, engine, running);
+        start_all(shared, engine, running);
     }
     shared.check_all_connected();
     // Events can be missed (engine restarts, full buffers): a periodic resync repairs that.
     let mut resync_timer = tokio::time::interval(RESYNC_INTERVAL);
     resync_timer.tick().await;
+    // Without engines (netns runtime only) there are no events: wait for a signal.
+    let mut events_open = !engines.is_empty();
 
     loop {
         tokio::select! {
-            _ = sigint.recv() => { info!("got SIGINT"); break; }
-            _ = sigterm.recv() => { info!("got SIGTERM"); break; }
-            _ = resync_timer.tick() => {
-                for engine in &engines {
+            _ = sigint.recv() => { info!("got SIGINT"); return Ok(()); }
+            _ = sigterm.recv() => { info!("got SIGTERM"); return Ok(()); }
+            _ = resync_timer.tick(), if !engines.is_empty() => {
+                for engine in engines {
                     tokio::spawn(resync(shared.clone(), engine.clone()));
                 }
             }
-            msg = rx.recv() => match msg {
+            msg = rx.recv(), if events_open => match msg {
                 Some(EngineMsg::Event(kind, EngineEvent::Start { id })) => {
                     let engine = engines.iter().find(|e| e.kind() == kind).expect("event from a known engine").clone();
                     let shared = shared.clone();
@@ -188,16 +215,13 @@ pub async fn run(cfg: Arc<NetworkConfig>, opts: DaemonOptions) -> Result<()> {
                     tokio::spawn(resync(shared.clone(), engine));
                 }
                 None => {
-                    // Only the netns runtime has no engine watchers; wait for a signal.
-                    std::future::pending::<()>().await;
+                    // Watchers only end when the daemon does; keep serving signals regardless.
+                    error!("all engine watchers ended");
+                    events_open = false;
                 }
             }
         }
     }
-
-    control.close();
-    cleanup(&shared, &created_bridges, &created_tunnels, &bridge_ns, running_nodes).await;
-    Ok(())
 }
 
 /// Creates every node's namespace and links, then starts the nodes' commands
