@@ -192,3 +192,37 @@ fn port_forwards_reach_a_node_over_v4_and_v6() {
     assert!(!Path::new("/run/netns").join(&web).exists());
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn an_outer_name_taken_by_another_container_is_not_stolen() {
+    if !is_root() {
+        say("skipped an_outer_name_taken_by_another_container_is_not_stolen: needs root");
+        return;
+    }
+    let (a, b) = (unique("ona"), unique("onb"));
+    let dir = std::env::temp_dir().join(unique("outer"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("net.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "nodes: [{{name: {a}}}, {{name: {b}}}]\nlinks:\n  - {{container: {a}, bridge: s1, outer-dev: same0, ip: 192.0.2.1/24}}\n  \
+             - {{container: {b}, bridge: s1, outer-dev: same0, ip: 192.0.2.2/24}}\n"
+        ),
+    )
+    .unwrap();
+    let netns = unique("clo");
+    let mut conlink = HostConlink::start(
+        &["--network-file", cfg.to_str().unwrap(), "--netns", &netns, "--docker-socket", "/nonexistent", "--podman-socket", "/nonexistent"],
+        &[],
+    );
+    let log = conlink.wait_log("is already another container's link", Duration::from_secs(20));
+    assert!(!log.contains("All links connected"), "{log}");
+    // Nodes are connected in order: the first keeps its link, the second got none.
+    let first = Command::new("ip").args(["-n", &a, "-o", "addr", "show", "dev", "eth0"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&first.stdout).contains("192.0.2.1/24"), "{}", conlink.log());
+    let second = Command::new("ip").args(["-n", &b, "link", "show", "eth0"]).output().unwrap();
+    assert!(!second.status.success(), "the second node has an eth0:\n{}", conlink.log());
+    assert!(conlink.stop().success());
+    let _ = std::fs::remove_dir_all(dir);
+}

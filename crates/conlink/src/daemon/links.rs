@@ -54,6 +54,8 @@ pub struct BridgeSide<'a> {
     pub host: Option<&'a Nl>,
     /// Open vSwitch, when there are ovs bridges.
     pub ovs: Option<&'a Ovs>,
+    /// Outer ends that belong to other containers' links: never replaced as "leftovers".
+    pub in_use: std::collections::HashSet<String>,
 }
 
 /// Something created for a container, in the order it was created.
@@ -125,6 +127,13 @@ async fn build_all(
                     // every link a round trip.
                     if !e.is_exists() {
                         return Err(kerr(e));
+                    }
+                    if side.in_use.contains(outer) {
+                        return Err(unusable(
+                            container,
+                            p,
+                            format!("outer interface {outer} is already another container's link (give each its own outer-dev)"),
+                        ));
                     }
                     let stale_outer = side.nl.delete_link(outer).await.map_err(&kerr)?;
                     let stale_inner = inner.delete_link(&p.dev).await.map_err(&kerr)?;

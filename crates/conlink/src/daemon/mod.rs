@@ -768,11 +768,19 @@ async fn connect_and_record(
     let t0 = Instant::now();
     let result = match ns {
         Ok(ns) => {
+            let in_use = {
+                let t = shared.tracker.lock().unwrap();
+                t.containers()
+                    .filter(|(other, _)| other.as_str() != id)
+                    .flat_map(|(_, r)| r.links.iter().filter_map(|l| l.outer.clone()))
+                    .collect()
+            };
             let side = BridgeSide {
                 nl: &shared.bridge_nl,
                 bridge_index: &shared.bridge_index,
                 host: shared.host_nl.as_ref(),
                 ovs: shared.ovs.as_ref(),
+                in_use,
             };
             connect_container(&side, name, &ns, planned).await
         }
