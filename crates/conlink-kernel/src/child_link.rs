@@ -197,7 +197,6 @@ mod tests {
     use super::*;
     use netlink_packet_route::link::{
         InfoData, InfoIpVlan, InfoIpVtap, InfoMacVlan, InfoMacVtap, InfoVlan, LinkAttribute,
-        LinkInfo,
     };
 
     fn req<'a>(kind: ChildKind, ns: &'a Netns) -> ChildLinkRequest<'a> {
@@ -212,23 +211,7 @@ mod tests {
     }
 
     fn parts(m: &LinkMessage) -> (String, InfoData) {
-        let infos = m
-            .attributes
-            .iter()
-            .find_map(|a| match a {
-                LinkAttribute::LinkInfo(i) => Some(i.clone()),
-                _ => None,
-            })
-            .unwrap();
-        let k = infos.iter().find_map(|i| match i {
-            LinkInfo::Kind(k) => Some(k.to_string()),
-            _ => None,
-        });
-        let d = infos.iter().find_map(|i| match i {
-            LinkInfo::Data(d) => Some(d.clone()),
-            _ => None,
-        });
-        (k.unwrap(), d.unwrap())
+        crate::test_support::kind_and_data(m)
     }
 
     #[test]

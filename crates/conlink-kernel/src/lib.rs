@@ -38,3 +38,30 @@ pub use sysctl::{sysctl_get_in, sysctl_in};
 /// dedicated helper and pass them to [`Nl::create_link`].
 pub use netlink_packet_route;
 pub use rtnetlink;
+
+/// Helpers shared by the message-building unit tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use netlink_packet_route::link::{InfoData, LinkAttribute, LinkInfo, LinkMessage};
+
+    /// The `IFLA_INFO_KIND` and `IFLA_INFO_DATA` of a link message.
+    pub fn kind_and_data(m: &LinkMessage) -> (String, InfoData) {
+        let infos = m
+            .attributes
+            .iter()
+            .find_map(|a| match a {
+                LinkAttribute::LinkInfo(i) => Some(i.clone()),
+                _ => None,
+            })
+            .expect("message has IFLA_LINKINFO");
+        let kind = infos.iter().find_map(|i| match i {
+            LinkInfo::Kind(k) => Some(k.to_string()),
+            _ => None,
+        });
+        let data = infos.iter().find_map(|i| match i {
+            LinkInfo::Data(d) => Some(d.clone()),
+            _ => None,
+        });
+        (kind.expect("IFLA_INFO_KIND"), data.expect("IFLA_INFO_DATA"))
+    }
+}

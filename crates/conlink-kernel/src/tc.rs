@@ -167,11 +167,17 @@ impl Nl {
 
     /// Remove `dev`'s ingress qdisc and with it every ingress filter; absent is fine.
     pub async fn clear_ingress(&self, dev: &str) -> Result<(), KernelError> {
-        let op = format!("remove ingress qdisc of {dev}");
+        self.delete_qdisc(dev, TcHandle::INGRESS, TcHandle { major: 0xffff, minor: 0 }, "remove ingress qdisc of")
+            .await
+    }
+
+    /// Deletes the qdisc at `parent`/`handle` of `dev`; none there is fine.
+    async fn delete_qdisc(&self, dev: &str, parent: TcHandle, handle: TcHandle, what: &str) -> Result<(), KernelError> {
+        let op = format!("{what} {dev}");
         let idx = self.index_i32(dev).await?;
         let mut msg = TcMessage::with_index(idx);
-        msg.header.parent = TcHandle::INGRESS;
-        msg.header.handle = TcHandle { major: 0xffff, minor: 0 };
+        msg.header.parent = parent;
+        msg.header.handle = handle;
         match self.tc_request(RouteNetlinkMessage::DelQueueDiscipline(msg), 0).await {
             Ok(()) => Ok(()),
             Err(e) => {
@@ -223,25 +229,7 @@ impl Nl {
 
     /// Remove `dev`'s root qdisc (back to the default); absent is fine.
     pub async fn clear_netem(&self, dev: &str) -> Result<(), KernelError> {
-        let op = format!("clear netem on {dev}");
-        let idx = self.index_i32(dev).await?;
-        let mut msg = TcMessage::with_index(idx);
-        msg.header.parent = TcHandle::ROOT;
-        match self
-            .tc_request(RouteNetlinkMessage::DelQueueDiscipline(msg), 0)
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                let e = KernelError::from_rtnl(&op, e);
-                // No qdisc of ours there: nothing to clear.
-                if e.is_not_found() || e.is_invalid() {
-                    Ok(())
-                } else {
-                    Err(e)
-                }
-            }
-        }
+        self.delete_qdisc(dev, TcHandle::ROOT, TcHandle::UNSPEC, "clear netem on").await
     }
 
     /// Kind of `dev`'s root qdisc ("netem", "noqueue", …), if any.

@@ -106,26 +106,10 @@ impl Nl {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netlink_packet_route::link::{InfoVxlan, LinkAttribute, LinkFlags, LinkInfo};
+    use netlink_packet_route::link::{InfoVxlan, LinkAttribute, LinkFlags};
 
     fn info_data(m: &LinkMessage) -> (String, InfoData) {
-        let infos = m
-            .attributes
-            .iter()
-            .find_map(|a| match a {
-                LinkAttribute::LinkInfo(i) => Some(i.clone()),
-                _ => None,
-            })
-            .unwrap();
-        let kind = infos.iter().find_map(|i| match i {
-            LinkInfo::Kind(k) => Some(k.to_string()),
-            _ => None,
-        });
-        let data = infos.iter().find_map(|i| match i {
-            LinkInfo::Data(d) => Some(d.clone()),
-            _ => None,
-        });
-        (kind.unwrap(), data.unwrap())
+        crate::test_support::kind_and_data(m)
     }
 
     #[test]
