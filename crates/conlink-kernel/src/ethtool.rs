@@ -1,6 +1,7 @@
 //! `ethtool` offload settings (SPEC §4 `ethtool`): the argument vectors
 //! users write without the device (`-K tx off rx off`, `--offload tx off`)
-//! applied with the SIOCETHTOOL ioctl from a thread inside the namespace.
+//! applied with the SIOCETHTOOL ioctl on a socket in the device's namespace
+//! (the connection's own netlink socket, or one opened from a thread there).
 //! The per-feature legacy commands (ETHTOOL_STXCSUM, …) are used because
 //! the kernel maps them onto netdev features itself; no string-set lookup
 //! is needed for the names users write.
@@ -92,11 +93,45 @@ pub fn parse_ethtool_args(args: &str) -> Result<Vec<(Offload, bool)>, String> {
 
 /// Apply ethtool argument string `args` to `dev` in `ns`.
 pub fn apply_ethtool(ns: &Netns, dev: &str, args: &str) -> Result<(), KernelError> {
+    with_socket_in(ns, &format!("ethtool {dev} {args}"), |sock| apply_on(sock, dev, args))
+}
+
+/// Current state of one offload on `dev` in `ns`.
+pub fn get_offload(ns: &Netns, dev: &str, f: Offload) -> Result<bool, KernelError> {
+    with_socket_in(ns, &format!("ethtool get {f:?} of {dev}"), |sock| get_on(sock, dev, f))
+}
+
+/// Switch one offload on `dev` in `ns`.
+pub fn set_offload(ns: &Netns, dev: &str, f: Offload, on: bool) -> Result<(), KernelError> {
+    with_socket_in(ns, &format!("ethtool set {f:?} on {dev}"), |sock| set_on(sock, dev, f, on))
+}
+
+/// Runs `f` with a socket opened inside `ns` (from a short-lived thread that joined it).
+fn with_socket_in<R: Send>(
+    ns: &Netns,
+    op: &str,
+    f: impl FnOnce(BorrowedFd<'_>) -> Result<R, KernelError> + Send,
+) -> Result<R, KernelError> {
+    run_in_netns(ns.as_fd(), move || {
+        // SAFETY: plain socket(2); the fd is owned immediately.
+        let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: fd was just returned by socket(2).
+        let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(f(sock.as_fd()))
+    })
+    .map_err(|e| KernelError::io(op, e))?
+}
+
+/// `apply_ethtool` on a socket that lives in the device's namespace.
+fn apply_on(sock: BorrowedFd<'_>, dev: &str, args: &str) -> Result<(), KernelError> {
     let op = format!("ethtool {dev} {args}");
     check_ifname(&op, dev)?;
     let settings = parse_ethtool_args(args).map_err(|d| KernelError::invalid(&op, d))?;
     for (f, on) in settings {
-        set_offload(ns, dev, f, on).map_err(|e| match e {
+        set_on(sock, dev, f, on).map_err(|e| match e {
             KernelError::Unsupported { op, .. } => KernelError::Unsupported {
                 op,
                 feature: format!("{f:?} offload setting on {dev}").to_lowercase(),
@@ -107,28 +142,23 @@ pub fn apply_ethtool(ns: &Netns, dev: &str, args: &str) -> Result<(), KernelErro
     Ok(())
 }
 
-/// Current state of one offload on `dev` in `ns`.
-pub fn get_offload(ns: &Netns, dev: &str, f: Offload) -> Result<bool, KernelError> {
+fn get_on(sock: BorrowedFd<'_>, dev: &str, f: Offload) -> Result<bool, KernelError> {
     let op = format!("ethtool get {f:?} of {dev}");
     check_ifname(&op, dev)?;
-    let v = ethtool_value(ns, dev, f.cmds().0, 0).map_err(|e| KernelError::io(&op, e))?;
+    let v = ethtool_ioctl(sock, dev, f.cmds().0, 0).map_err(|e| KernelError::io(&op, e))?;
     Ok(match f {
         Offload::Lro => v & ETH_FLAG_LRO != 0,
         _ => v != 0,
     })
 }
 
-/// Switch one offload on `dev` in `ns`.
-pub fn set_offload(ns: &Netns, dev: &str, f: Offload, on: bool) -> Result<(), KernelError> {
-    let op = format!(
-        "ethtool set {f:?} {} on {dev}",
-        if on { "on" } else { "off" }
-    );
+fn set_on(sock: BorrowedFd<'_>, dev: &str, f: Offload, on: bool) -> Result<(), KernelError> {
+    let op = format!("ethtool set {f:?} {} on {dev}", if on { "on" } else { "off" });
     check_ifname(&op, dev)?;
     let (get, set) = f.cmds();
     let data = if f == Offload::Lro {
         // LRO lives in the flags word: change only its bit.
-        let flags = ethtool_value(ns, dev, get, 0).map_err(|e| KernelError::io(&op, e))?;
+        let flags = ethtool_ioctl(sock, dev, get, 0).map_err(|e| KernelError::io(&op, e))?;
         if on {
             flags | ETH_FLAG_LRO
         } else {
@@ -137,9 +167,7 @@ pub fn set_offload(ns: &Netns, dev: &str, f: Offload, on: bool) -> Result<(), Ke
     } else {
         on as u32
     };
-    ethtool_value(ns, dev, set, data)
-        .map(|_| ())
-        .map_err(|e| KernelError::io(&op, e))
+    ethtool_ioctl(sock, dev, set, data).map(|_| ()).map_err(|e| KernelError::io(&op, e))
 }
 
 /// struct ifreq with ifr_data (the ioctl's view: name + pointer, 40 bytes).
@@ -155,21 +183,6 @@ struct IfReq {
 struct EthtoolValue {
     cmd: u32,
     data: u32,
-}
-
-/// One SIOCETHTOOL call with an ethtool_value; returns the data word.
-fn ethtool_value(ns: &Netns, dev: &str, cmd: u32, data: u32) -> std::io::Result<u32> {
-    let dev = dev.to_string();
-    run_in_netns(ns.as_fd(), move || {
-        // SAFETY: plain socket(2); the fd is owned immediately.
-        let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        // SAFETY: fd was just returned by socket(2).
-        let sock = unsafe { OwnedFd::from_raw_fd(fd) };
-        ethtool_ioctl(sock.as_fd(), &dev, cmd, data)
-    })
 }
 
 /// SIOCETHTOOL on any socket: the kernel resolves `dev` in the socket's
@@ -198,42 +211,12 @@ impl crate::nl::Nl {
     /// right namespace): one ioctl per setting, no thread, no setns, so it
     /// is cheap enough to call on a runtime thread.
     pub fn apply_ethtool(&self, dev: &str, args: &str) -> Result<(), KernelError> {
-        let op = format!("ethtool {dev} {args}");
-        check_ifname(&op, dev)?;
-        let settings = parse_ethtool_args(args).map_err(|d| KernelError::invalid(&op, d))?;
-        for (f, on) in settings {
-            let op = format!("ethtool set {f:?} {} on {dev}", if on { "on" } else { "off" });
-            let (get, set) = f.cmds();
-            let data = if f == Offload::Lro {
-                let flags = ethtool_ioctl(self.ioctl_fd(), dev, get, 0).map_err(|e| KernelError::io(&op, e))?;
-                if on {
-                    flags | ETH_FLAG_LRO
-                } else {
-                    flags & !ETH_FLAG_LRO
-                }
-            } else {
-                on as u32
-            };
-            ethtool_ioctl(self.ioctl_fd(), dev, set, data).map_err(|e| match KernelError::io(&op, e) {
-                KernelError::Unsupported { op, .. } => KernelError::Unsupported {
-                    op,
-                    feature: format!("{f:?} offload setting on {dev}").to_lowercase(),
-                },
-                e => e,
-            })?;
-        }
-        Ok(())
+        apply_on(self.ioctl_fd(), dev, args)
     }
 
     /// Current state of one offload on `dev`, through this connection's socket.
     pub fn get_offload(&self, dev: &str, f: Offload) -> Result<bool, KernelError> {
-        let op = format!("ethtool get {f:?} of {dev}");
-        check_ifname(&op, dev)?;
-        let v = ethtool_ioctl(self.ioctl_fd(), dev, f.cmds().0, 0).map_err(|e| KernelError::io(&op, e))?;
-        Ok(match f {
-            Offload::Lro => v & ETH_FLAG_LRO != 0,
-            _ => v != 0,
-        })
+        get_on(self.ioctl_fd(), dev, f)
     }
 }
 
