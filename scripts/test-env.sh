@@ -234,29 +234,35 @@ podman_up() {
     say "podman: use CONTAINERS_CONF=$PODMAN_CONF podman ... (or podman --url unix://$PODMAN_SOCK ...)"
 }
 
-podman_down() {
-    if [ ! -f "$PODMAN_PID_FILE" ]; then
-        say "down: no podman service started by this script; nothing to stop"
+# stop_recorded PID_FILE COMM LABEL: stop the process recorded in PID_FILE if it
+# is still a COMM (PIDs get reused), SIGKILL after 30 s; forget the record.
+stop_recorded() {
+    local pid_file=$1 comm=$2 label=$3 pid
+    if [ ! -f "$pid_file" ]; then
+        say "down: no $label started by this script; nothing to stop"
         return
     fi
-    local pid
-    pid=$(cat "$PODMAN_PID_FILE")
-    if pid_alive "$pid" && [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = podman ]; then
-        say "down: stopping podman service pid $pid"
+    pid=$(cat "$pid_file")
+    if pid_alive "$pid" && [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = "$comm" ]; then
+        say "down: stopping $label pid $pid"
         kill -TERM "$pid"
         local deadline=$((SECONDS + 30))
         while pid_alive "$pid"; do
             if [ $SECONDS -ge $deadline ]; then
-                say "down: podman service pid $pid ignored SIGTERM for 30s, sending SIGKILL"
+                say "down: $label pid $pid ignored SIGTERM for 30s, sending SIGKILL"
                 kill -KILL "$pid" 2>/dev/null || true
             fi
             sleep 0.2
         done
-        say "down: podman service stopped"
+        say "down: $label stopped"
     else
-        say "down: recorded podman service pid $pid is gone"
+        say "down: recorded $label pid $pid is gone"
     fi
-    rm -f "$PODMAN_PID_FILE"
+    rm -f "$pid_file"
+}
+
+podman_down() {
+    stop_recorded "$PODMAN_PID_FILE" podman "podman service"
 }
 
 up() {
@@ -279,29 +285,7 @@ down() {
         say "down: keeping dockerd (KEEP_DOCKERD=1)"
         return
     fi
-    if [ ! -f "$PID_FILE" ]; then
-        say "down: no dockerd started by this script; nothing to stop"
-        return
-    fi
-    local pid
-    pid=$(cat "$PID_FILE")
-    # Only stop it if the PID still belongs to a dockerd (PIDs get reused).
-    if pid_alive "$pid" && [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = dockerd ]; then
-        say "down: stopping dockerd pid $pid"
-        kill -TERM "$pid"
-        local deadline=$((SECONDS + 30))
-        while pid_alive "$pid"; do
-            if [ $SECONDS -ge $deadline ]; then
-                say "down: dockerd pid $pid ignored SIGTERM for 30s, sending SIGKILL"
-                kill -KILL "$pid" 2>/dev/null || true
-            fi
-            sleep 0.2
-        done
-        say "down: dockerd stopped"
-    else
-        say "down: recorded dockerd pid $pid is gone"
-    fi
-    rm -f "$PID_FILE"
+    stop_recorded "$PID_FILE" dockerd dockerd
 }
 
 mkdir -p "$STATE_DIR"
