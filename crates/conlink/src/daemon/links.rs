@@ -54,8 +54,9 @@ pub struct BridgeSide<'a> {
     pub host: Option<&'a Nl>,
     /// Open vSwitch, when there are ovs bridges.
     pub ovs: Option<&'a Ovs>,
-    /// Outer ends that belong to other containers' links: never replaced as "leftovers".
-    pub in_use: std::collections::HashSet<String>,
+    /// Whether an outer end belongs to another container's link (never replaced as a
+    /// leftover). Asked only when a name turns out to be taken, so connecting stays cheap.
+    pub owned_elsewhere: &'a (dyn Fn(&str) -> bool + Sync),
 }
 
 /// Something created for a container, in the order it was created.
@@ -128,7 +129,7 @@ async fn build_all(
                     if !e.is_exists() {
                         return Err(kerr(e));
                     }
-                    if side.in_use.contains(outer) {
+                    if (side.owned_elsewhere)(outer) {
                         return Err(unusable(
                             container,
                             p,

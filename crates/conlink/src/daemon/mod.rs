@@ -768,19 +768,20 @@ async fn connect_and_record(
     let t0 = Instant::now();
     let result = match ns {
         Ok(ns) => {
-            let in_use = {
+            let owned_elsewhere = |outer: &str| {
                 let t = shared.tracker.lock().unwrap();
-                t.containers()
+                let owned = t
+                    .containers()
                     .filter(|(other, _)| other.as_str() != id)
-                    .flat_map(|(_, r)| r.links.iter().filter_map(|l| l.outer.clone()))
-                    .collect()
+                    .any(|(_, r)| r.links.iter().any(|l| l.outer.as_deref() == Some(outer)));
+                owned
             };
             let side = BridgeSide {
                 nl: &shared.bridge_nl,
                 bridge_index: &shared.bridge_index,
                 host: shared.host_nl.as_ref(),
                 ovs: shared.ovs.as_ref(),
-                in_use,
+                owned_elsewhere: &owned_elsewhere,
             };
             connect_container(&side, name, &ns, planned).await
         }
