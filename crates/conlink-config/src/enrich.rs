@@ -62,9 +62,12 @@ pub fn enrich(doc: &Value, o: &EnrichOptions) -> Result<NetworkConfig, Vec<Confi
         }
     }
     // Bridges named only by links or tunnels exist too, in the default mode.
-    let named = cfg.links.iter().filter_map(|l| l.bridge.clone()).chain(cfg.tunnels.iter().map(|t| t.bridge.clone()));
+    let named =
+        cfg.links.iter().filter_map(|l| l.bridge.clone()).chain(cfg.tunnels.iter().map(|t| t.bridge.clone()));
     for name in named.collect::<Vec<_>>() {
-        cfg.bridges.entry(name.clone()).or_insert_with(|| Bridge { name, mode: resolve(o.default_bridge_mode) });
+        cfg.bridges
+            .entry(name.clone())
+            .or_insert_with(|| Bridge { name, mode: resolve(o.default_bridge_mode) });
     }
     if issues.is_empty() {
         Ok(cfg)
@@ -113,7 +116,8 @@ fn link(l: &Value, o: &EnrichOptions) -> Result<Link, String> {
         None if link_type.has_host_parent() => None,
         None => Some(o.default_mtu),
     };
-    let mut ethtool: Vec<Vec<String>> = strings(l, "ethtool").iter().map(|s| s.split_whitespace().map(str::to_string).collect()).collect();
+    let mut ethtool: Vec<Vec<String>> =
+        strings(l, "ethtool").iter().map(|s| s.split_whitespace().map(str::to_string).collect()).collect();
     if link_type == LinkType::Veth && !o.keep_veth_offload {
         ethtool.insert(0, VETH_OFFLOAD_OFF.iter().map(|s| s.to_string()).collect());
     }
@@ -130,7 +134,11 @@ fn link(l: &Value, o: &EnrichOptions) -> Result<Link, String> {
         nat: str_of(l, "nat").map(parse_ip).transpose()?,
         netem: strings(l, "netem"),
         mode: str_of(l, "mode").map(str::to_string),
-        vlanid: l.get("vlanid").and_then(Value::as_u64).map(|v| u16::try_from(v).map_err(|_| format!("vlanid {v} is out of range"))).transpose()?,
+        vlanid: l
+            .get("vlanid")
+            .and_then(Value::as_u64)
+            .map(|v| u16::try_from(v).map_err(|_| format!("vlanid {v} is out of range")))
+            .transpose()?,
         forward: strings(l, "forward").iter().map(|s| parse_forward(s)).collect::<Result<_, _>>()?,
         ethtool,
     })
@@ -146,7 +154,11 @@ fn tunnel(t: &Value) -> Result<Tunnel, String> {
         tunnel_type,
         bridge: str_of(t, "bridge").ok_or("tunnel needs a bridge")?.to_string(),
         remote: parse_ip(str_of(t, "remote").ok_or("tunnel needs a remote")?)?,
-        vni: t.get("vni").and_then(Value::as_u64).and_then(|v| u32::try_from(v).ok()).ok_or("tunnel needs a vni")?,
+        vni: t
+            .get("vni")
+            .and_then(Value::as_u64)
+            .and_then(|v| u32::try_from(v).ok())
+            .ok_or("tunnel needs a vni")?,
         netem: strings(t, "netem"),
     })
 }
@@ -154,7 +166,9 @@ fn tunnel(t: &Value) -> Result<Tunnel, String> {
 fn command(c: &Value) -> Result<Command, String> {
     let command = match c.get("command") {
         Some(Value::String(s)) => CommandLine::Shell(s.clone()),
-        Some(Value::Array(a)) => CommandLine::Argv(a.iter().filter_map(Value::as_str).map(str::to_string).collect()),
+        Some(Value::Array(a)) => {
+            CommandLine::Argv(a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        }
         _ => return Err("command must be a string or a list of strings".into()),
     };
     Ok(Command { target: target(c)?, command })
@@ -165,7 +179,9 @@ fn node(n: &Value) -> Result<Node, String> {
     let command = match n.get("command") {
         None => None,
         Some(Value::String(s)) => Some(CommandLine::Shell(s.clone())),
-        Some(Value::Array(a)) => Some(CommandLine::Argv(a.iter().filter_map(Value::as_str).map(str::to_string).collect())),
+        Some(Value::Array(a)) => {
+            Some(CommandLine::Argv(a.iter().filter_map(Value::as_str).map(str::to_string).collect()))
+        }
         Some(_) => return Err("command must be a string or a list of strings".into()),
     };
     Ok(Node { name, command })
@@ -206,7 +222,12 @@ mod tests {
     use serde_json::json;
 
     fn opts() -> EnrichOptions {
-        EnrichOptions { default_bridge_mode: BridgeMode::Auto, default_mtu: 65535, keep_veth_offload: false, ovs_available: false }
+        EnrichOptions {
+            default_bridge_mode: BridgeMode::Auto,
+            default_mtu: 65535,
+            keep_veth_offload: false,
+            ovs_available: false,
+        }
     }
 
     fn one_link(l: Value, o: &EnrichOptions) -> Link {
@@ -276,8 +297,18 @@ mod tests {
 
     #[test]
     fn ethtool_split_and_offload_prepend() {
-        let l = one_link(json!({"service": "a", "bridge": "s", "ethtool": ["--offload  rx off", "-K eth0 gso off"]}), &opts());
-        assert_eq!(l.ethtool, vec![vec!["--offload", "tx", "off"], vec!["--offload", "rx", "off"], vec!["-K", "eth0", "gso", "off"]]);
+        let l = one_link(
+            json!({"service": "a", "bridge": "s", "ethtool": ["--offload  rx off", "-K eth0 gso off"]}),
+            &opts(),
+        );
+        assert_eq!(
+            l.ethtool,
+            vec![
+                vec!["--offload", "tx", "off"],
+                vec!["--offload", "rx", "off"],
+                vec!["-K", "eth0", "gso", "off"]
+            ]
+        );
         let keep = EnrichOptions { keep_veth_offload: true, ..opts() };
         let l = one_link(json!({"service": "a", "bridge": "s", "ethtool": "--offload rx off"}), &keep);
         assert_eq!(l.ethtool, vec![vec!["--offload", "rx", "off"]]);
@@ -295,7 +326,8 @@ mod tests {
         let mode = |o: &EnrichOptions, b: &str| enrich(&doc, o).unwrap().bridges[b].mode;
         let no_ovs = opts();
         let ovs = EnrichOptions { ovs_available: true, ..opts() };
-        let dflt_linux = EnrichOptions { default_bridge_mode: BridgeMode::Linux, ovs_available: true, ..opts() };
+        let dflt_linux =
+            EnrichOptions { default_bridge_mode: BridgeMode::Linux, ovs_available: true, ..opts() };
         let dflt_patch = EnrichOptions { default_bridge_mode: BridgeMode::Patch, ..opts() };
         assert_eq!(mode(&no_ovs, "a"), BridgeMode::Linux);
         assert_eq!(mode(&ovs, "a"), BridgeMode::Ovs);
@@ -321,7 +353,10 @@ mod tests {
         .unwrap();
         assert_eq!(cfg.tunnels[0].dev_name(), "geneve-1001");
         assert_eq!(cfg.tunnels[0].netem, ["loss 1%"]);
-        assert_eq!(cfg.commands[0], Command { target: Target::Service("a".into()), command: CommandLine::Shell("ip a".into()) });
+        assert_eq!(
+            cfg.commands[0],
+            Command { target: Target::Service("a".into()), command: CommandLine::Shell("ip a".into()) }
+        );
         assert_eq!(cfg.commands[1].command, CommandLine::Argv(vec!["ip".into(), "r".into()]));
     }
 }

@@ -70,9 +70,8 @@ mod tests {
 
     #[test]
     fn display_one_line_per_issue() {
-        let e = ConfigError {
-            issues: vec![ConfigIssue::new("/links/3/ip", "bad"), ConfigIssue::new("", "top")],
-        };
+        let e =
+            ConfigError { issues: vec![ConfigIssue::new("/links/3/ip", "bad"), ConfigIssue::new("", "top")] };
         assert_eq!(e.to_string(), "/links/3/ip: bad\n/: top");
     }
 

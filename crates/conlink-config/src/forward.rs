@@ -3,7 +3,9 @@
 use crate::model::{Forward, Proto};
 
 pub fn parse_forward(s: &str) -> Result<Forward, String> {
-    let bad = |why: &str| format!("forward {s:?} {why} (expected CONLINK_PORT:CONTAINER_PORT/tcp|udp, e.g. 8080:80/tcp)");
+    let bad = |why: &str| {
+        format!("forward {s:?} {why} (expected CONLINK_PORT:CONTAINER_PORT/tcp|udp, e.g. 8080:80/tcp)")
+    };
     let (ports, proto) = s.trim().split_once('/').ok_or_else(|| bad("has no protocol"))?;
     let proto = match proto {
         "tcp" => Proto::Tcp,
@@ -26,8 +28,14 @@ mod tests {
 
     #[test]
     fn good_forwards() {
-        assert_eq!(parse_forward("1080:80/tcp").unwrap(), Forward { conlink_port: 1080, container_port: 80, proto: Proto::Tcp });
-        assert_eq!(parse_forward("53:5353/udp").unwrap(), Forward { conlink_port: 53, container_port: 5353, proto: Proto::Udp });
+        assert_eq!(
+            parse_forward("1080:80/tcp").unwrap(),
+            Forward { conlink_port: 1080, container_port: 80, proto: Proto::Tcp }
+        );
+        assert_eq!(
+            parse_forward("53:5353/udp").unwrap(),
+            Forward { conlink_port: 53, container_port: 5353, proto: Proto::Udp }
+        );
         assert_eq!(parse_forward("65535:1/tcp").unwrap().conlink_port, 65535);
     }
 

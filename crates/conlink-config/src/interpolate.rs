@@ -16,7 +16,12 @@ use crate::error::{join_ptr, ConfigIssue};
 const NUMERIC_KEYS: [&str; 3] = ["mtu", "vlanid", "vni"];
 
 /// Interpolates every string in `v` in place; `path` prefixes issue paths.
-pub fn interpolate_value(v: &mut Value, env: &BTreeMap<String, String>, path: &str, issues: &mut Vec<ConfigIssue>) {
+pub fn interpolate_value(
+    v: &mut Value,
+    env: &BTreeMap<String, String>,
+    path: &str,
+    issues: &mut Vec<ConfigIssue>,
+) {
     match v {
         Value::String(s) => match interpolate_str(s, env) {
             Ok(out) => *s = out,
@@ -64,7 +69,8 @@ fn interpolate_nested(s: &str, env: &BTreeMap<String, String>, depth: usize) -> 
             out.push('$');
             rest = r;
         } else if let Some(r) = after.strip_prefix('{') {
-            let (body, r) = split_braced(r).ok_or_else(|| format!("invalid interpolation in {s:?}: unterminated \"${{\""))?;
+            let (body, r) = split_braced(r)
+                .ok_or_else(|| format!("invalid interpolation in {s:?}: unterminated \"${{\""))?;
             out.push_str(&expand_braced(body, env, s, depth)?);
             rest = r;
         } else {
@@ -118,10 +124,17 @@ fn split_braced(s: &str) -> Option<(&str, &str)> {
     None
 }
 
-fn expand_braced(body: &str, env: &BTreeMap<String, String>, whole: &str, depth: usize) -> Result<String, String> {
+fn expand_braced(
+    body: &str,
+    env: &BTreeMap<String, String>,
+    whole: &str,
+    depth: usize,
+) -> Result<String, String> {
     let n = name_len(body);
     if n == 0 {
-        return Err(format!("invalid interpolation in {whole:?}: \"${{{body}}}\" has no valid variable name"));
+        return Err(format!(
+            "invalid interpolation in {whole:?}: \"${{{body}}}\" has no valid variable name"
+        ));
     }
     let name = &body[..n];
     let op = &body[n..];
@@ -133,7 +146,8 @@ fn expand_braced(body: &str, env: &BTreeMap<String, String>, whole: &str, depth:
         return Ok(value.to_string());
     }
     // Longest operators first: `:-` before `-`.
-    let ops: [(&str, bool); 6] = [(":-", true), (":?", true), (":+", true), ("-", false), ("?", false), ("+", false)];
+    let ops: [(&str, bool); 6] =
+        [(":-", true), (":?", true), (":+", true), ("-", false), ("?", false), ("+", false)];
     for (sym, colon) in ops {
         let Some(arg) = op.strip_prefix(sym) else { continue };
         // With ':' an empty value counts as unset.
@@ -256,7 +270,10 @@ mod tests {
     fn required_forms() {
         assert_eq!(ip("${A:?need A}"), "alpha");
         assert_eq!(ip("${EMPTY?need}"), "");
-        assert_eq!(err("${NOPE:?set NOPE please}"), "required variable NOPE is missing a value: set NOPE please");
+        assert_eq!(
+            err("${NOPE:?set NOPE please}"),
+            "required variable NOPE is missing a value: set NOPE please"
+        );
         assert_eq!(err("${EMPTY:?empty}"), "required variable EMPTY is missing a value: empty");
         assert_eq!(err("${NOPE?gone}"), "required variable NOPE is missing a value: gone");
         assert_eq!(err("${NOPE:?}"), "required variable NOPE is missing a value");

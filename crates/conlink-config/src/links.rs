@@ -44,7 +44,9 @@ type LinkKey = (String, String, String);
 
 /// The link's identity; `None` when it has no target (never merged).
 fn link_key(l: &Map<String, Value>) -> Option<LinkKey> {
-    let (kind, name) = ["service", "container"].iter().find_map(|k| l.get(*k).and_then(Value::as_str).map(|n| (k.to_string(), n.to_string())))?;
+    let (kind, name) = ["service", "container"]
+        .iter()
+        .find_map(|k| l.get(*k).and_then(Value::as_str).map(|n| (k.to_string(), n.to_string())))?;
     let dev = l.get("dev").and_then(Value::as_str).unwrap_or("eth0").to_string();
     Some((kind, name, dev))
 }
@@ -62,10 +64,13 @@ mod tests {
             {"service": "a", "dev": "eth0", "ip": "10.0.0.9/24", "mtu": 1500}
         ]});
         assert_eq!(merge_links(&mut doc), [vec![0, 2], vec![1]]);
-        assert_eq!(doc["links"], json!([
-            {"service": "a", "bridge": "s1", "ip": "10.0.0.9/24", "dev": "eth0", "mtu": 1500},
-            {"service": "b", "bridge": "s1"}
-        ]));
+        assert_eq!(
+            doc["links"],
+            json!([
+                {"service": "a", "bridge": "s1", "ip": "10.0.0.9/24", "dev": "eth0", "mtu": 1500},
+                {"service": "b", "bridge": "s1"}
+            ])
+        );
     }
 
     #[test]

@@ -76,7 +76,8 @@ pub fn load(opts: &LoadOptions) -> Result<NetworkConfig, ConfigError> {
         for path in split_path_lists(files) {
             match std::fs::read_to_string(&path) {
                 Ok(text) => sources.push(Source { origin: path.display().to_string(), kind, text }),
-                Err(e) => issues.push(ConfigIssue::new(path.display().to_string(), format!("cannot read file: {e}"))),
+                Err(e) => issues
+                    .push(ConfigIssue::new(path.display().to_string(), format!("cannot read file: {e}"))),
             }
         }
     }
@@ -88,7 +89,9 @@ pub fn load(opts: &LoadOptions) -> Result<NetworkConfig, ConfigError> {
 pub fn split_path_lists(files: &[PathBuf]) -> Vec<PathBuf> {
     files
         .iter()
-        .flat_map(|f| f.to_string_lossy().split(':').filter(|s| !s.is_empty()).map(PathBuf::from).collect::<Vec<_>>())
+        .flat_map(|f| {
+            f.to_string_lossy().split(':').filter(|s| !s.is_empty()).map(PathBuf::from).collect::<Vec<_>>()
+        })
         .collect()
 }
 
@@ -145,7 +148,10 @@ fn extract(src: &Source, doc: Value, out: &mut Vec<(String, Value)>, issues: &mu
     match (src.kind, doc) {
         (_, Value::Null) => {}
         (SourceKind::Network, v @ Value::Object(_)) => out.push((at(""), v)),
-        (SourceKind::Network, _) => issues.push(ConfigIssue::new(&src.origin, "a network file must be a map (links, bridges, tunnels, commands)")),
+        (SourceKind::Network, _) => issues.push(ConfigIssue::new(
+            &src.origin,
+            "a network file must be a map (links, bridges, tunnels, commands)",
+        )),
         (SourceKind::Compose, Value::Object(mut top)) => {
             match top.remove("x-network") {
                 None | Some(Value::Null) => {}
@@ -165,7 +171,9 @@ fn extract(src: &Source, doc: Value, out: &mut Vec<(String, Value)>, issues: &mu
                 }
             }
         }
-        (SourceKind::Compose, _) => issues.push(ConfigIssue::new(&src.origin, "a compose file must be a map")),
+        (SourceKind::Compose, _) => {
+            issues.push(ConfigIssue::new(&src.origin, "a compose file must be a map"))
+        }
     }
 }
 
@@ -188,7 +196,8 @@ fn default_service(mut x: Map<String, Value>, service: &str) -> Value {
 /// field the schema already rejected is dropped to avoid saying it twice.
 pub fn validate_doc(schema: &ConfigSchema, doc: &Value, default_bridge_mode: BridgeMode) -> Vec<ConfigIssue> {
     let mut issues = schema.validate(doc);
-    let field_level: Vec<String> = issues.iter().filter(|i| i.path.matches('/').count() >= 3).map(|i| i.path.clone()).collect();
+    let field_level: Vec<String> =
+        issues.iter().filter(|i| i.path.matches('/').count() >= 3).map(|i| i.path.clone()).collect();
     for s in validate::check(doc, default_bridge_mode) {
         let dup = field_level.iter().any(|p| s.path == *p || s.path.starts_with(&format!("{p}/")));
         if !dup {
@@ -206,7 +215,8 @@ fn remap_merged(mut i: ConfigIssue, groups: &[Vec<usize>], original: &Value) -> 
     let (idx, tail) = rest.split_once('/').unwrap_or((rest, ""));
     let Some(group) = idx.parse::<usize>().ok().and_then(|n| groups.get(n)) else { return i };
     let key = tail.split('/').next().unwrap_or("").replace("~1", "/").replace("~0", "~");
-    let setter = group.iter().rev().find(|&&o| !key.is_empty() && original.get(o).and_then(|l| l.get(&key)).is_some());
+    let setter =
+        group.iter().rev().find(|&&o| !key.is_empty() && original.get(o).and_then(|l| l.get(&key)).is_some());
     let orig = setter.copied().unwrap_or(group[0]);
     i.path = if tail.is_empty() { format!("/links/{orig}") } else { format!("/links/{orig}/{tail}") };
     if group.len() > 1 {

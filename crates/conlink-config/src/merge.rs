@@ -44,10 +44,7 @@ mod tests {
 
     #[test]
     fn lists_concatenate_in_order() {
-        assert_eq!(
-            merged(json!({"links": [1, 2]}), json!({"links": [3]})),
-            json!({"links": [1, 2, 3]})
-        );
+        assert_eq!(merged(json!({"links": [1, 2]}), json!({"links": [3]})), json!({"links": [1, 2, 3]}));
     }
 
     #[test]

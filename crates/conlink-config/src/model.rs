@@ -174,7 +174,8 @@ impl FromStr for MacAddr {
             if p.len() != 2 {
                 return Err(format!("{s:?} is not a MAC address (expected xx:xx:xx:xx:xx:xx)"));
             }
-            *o = u8::from_str_radix(p, 16).map_err(|_| format!("{s:?} is not a MAC address (bad hex {p:?})"))?;
+            *o = u8::from_str_radix(p, 16)
+                .map_err(|_| format!("{s:?} is not a MAC address (bad hex {p:?})"))?;
         }
         Ok(MacAddr(out))
     }

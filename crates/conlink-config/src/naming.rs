@@ -9,7 +9,8 @@ pub fn check_ifname(name: &str) -> Result<(), String> {
         return Err("interface name is empty".into());
     }
     if name.len() > IFNAME_MAX {
-        let unit = if name.chars().count() > IFNAME_MAX { "characters" } else { "bytes (the kernel counts bytes)" };
+        let unit =
+            if name.chars().count() > IFNAME_MAX { "characters" } else { "bytes (the kernel counts bytes)" };
         return Err(format!("interface name {name:?} is longer than {IFNAME_MAX} {unit}"));
     }
     if name == "." || name == ".." {

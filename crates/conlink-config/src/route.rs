@@ -15,11 +15,23 @@ pub fn parse_route(s: &str) -> Result<RouteSpec, String> {
     let mut toks = s.split_whitespace();
     let first = toks.next().ok_or_else(|| "route is empty".to_string())?;
     let dst = parse_dst(first)?;
-    let mut r = RouteSpec { dst, via: None, dev: None, metric: None, src: None, table: None, onlink: false, raw: s.trim().to_string() };
+    let mut r = RouteSpec {
+        dst,
+        via: None,
+        dev: None,
+        metric: None,
+        src: None,
+        table: None,
+        onlink: false,
+        raw: s.trim().to_string(),
+    };
     while let Some(tok) = toks.next() {
         let mut arg = |what: &str| toks.next().ok_or_else(|| format!("route {s:?}: {tok:?} needs {what}"));
         match tok {
-            "via" => r.via = Some(parse_ip(arg("a gateway address")?).map_err(|e| format!("route {s:?}: via {e}"))?),
+            "via" => {
+                r.via =
+                    Some(parse_ip(arg("a gateway address")?).map_err(|e| format!("route {s:?}: via {e}"))?)
+            }
             "dev" => {
                 let dev = arg("a device name")?;
                 crate::naming::check_ifname(dev).map_err(|e| format!("route {s:?}: dev {e}"))?;
@@ -31,8 +43,8 @@ pub fn parse_route(s: &str) -> Result<RouteSpec, String> {
             "onlink" => r.onlink = true,
             other => {
                 return Err(format!(
-                    "route {s:?}: unsupported option {other:?} (supported: via, dev, metric, src, table, onlink)"
-                ))
+                "route {s:?}: unsupported option {other:?} (supported: via, dev, metric, src, table, onlink)"
+            ))
             }
         }
     }
@@ -91,7 +103,8 @@ mod tests {
 
     #[test]
     fn prefix_with_every_option() {
-        let r = parse_route("  10.0.0.0/8 via 10.1.0.1 dev eth1 metric 100 src 10.1.0.5 table 7 onlink ").unwrap();
+        let r = parse_route("  10.0.0.0/8 via 10.1.0.1 dev eth1 metric 100 src 10.1.0.5 table 7 onlink ")
+            .unwrap();
         assert_eq!(r.dst, Some("10.0.0.0/8".parse().unwrap()));
         assert_eq!(r.via, Some("10.1.0.1".parse().unwrap()));
         assert_eq!(r.dev.as_deref(), Some("eth1"));
@@ -105,7 +118,10 @@ mod tests {
     #[test]
     fn bare_address_is_host_route() {
         assert_eq!(parse_route("192.0.2.9").unwrap().dst, Some("192.0.2.9/32".parse().unwrap()));
-        assert_eq!(parse_route("2001:db8::9 dev eth0").unwrap().dst, Some("2001:db8::9/128".parse().unwrap()));
+        assert_eq!(
+            parse_route("2001:db8::9 dev eth0").unwrap().dst,
+            Some("2001:db8::9/128".parse().unwrap())
+        );
     }
 
     #[test]

@@ -29,7 +29,8 @@ impl ConfigSchema {
     /// Loads a `--config-schema` file (JSON or YAML, like the original's schema.yaml).
     pub fn from_file(path: &Path) -> Result<ConfigSchema, ConfigIssue> {
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigIssue::new(&origin, format!("cannot read schema: {e}")))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigIssue::new(&origin, format!("cannot read schema: {e}")))?;
         Self::from_text(&origin, &text)
     }
 
@@ -72,7 +73,10 @@ fn collect(e: &ValidationError, doc: &Value, out: &mut Vec<ConfigIssue>) {
     // The document root is "" as a JSON pointer; say "/" so no issue is pathless
     // (the CLI prints the path as is).
     let shown_path = if path.is_empty() { "/".to_string() } else { path.clone() };
-    let structural = matches!(e.kind, ErrorKind::Group | ErrorKind::Schema { .. } | ErrorKind::Reference { .. } | ErrorKind::AllOf);
+    let structural = matches!(
+        e.kind,
+        ErrorKind::Group | ErrorKind::Schema { .. } | ErrorKind::Reference { .. } | ErrorKind::AllOf
+    );
     if structural && !e.causes.is_empty() {
         for c in &e.causes {
             collect(c, doc, out);
@@ -93,7 +97,9 @@ fn message(e: &ValidationError, doc: &Value, path: &str) -> String {
             "cidrs" => Some(format!("{shown} is not a CIDR or a list of CIDRs")),
             "ip" => Some(format!("{shown} is not an IP address")),
             "mac" => Some(format!("{shown} is not a MAC address")),
-            "intf" => Some(format!("{shown} is not an interface name (1-15 characters, no '/' or whitespace)")),
+            "intf" => {
+                Some(format!("{shown} is not an interface name (1-15 characters, no '/' or whitespace)"))
+            }
             "name" => Some(format!("{shown} is not a name (non-empty string)")),
             "strings" => Some(format!("{shown} must be a string or a list of strings")),
             "command" => Some(format!("{shown} must be a non-empty string or list of strings")),

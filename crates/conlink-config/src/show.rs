@@ -8,8 +8,11 @@ use serde_json::{json, Map, Value};
 use crate::model::*;
 
 pub fn show_config(cfg: &NetworkConfig) -> Value {
-    let bridges: Map<String, Value> =
-        cfg.bridges.values().map(|b| (b.name.clone(), json!({"bridge": b.name, "mode": b.mode.as_str()}))).collect();
+    let bridges: Map<String, Value> = cfg
+        .bridges
+        .values()
+        .map(|b| (b.name.clone(), json!({"bridge": b.name, "mode": b.mode.as_str()})))
+        .collect();
     let links: Vec<Value> = cfg.links.iter().map(link_json).collect();
     let commands: Vec<Value> = cfg.commands.iter().map(command_json).collect();
     let mut containers = Map::new();
@@ -99,8 +102,11 @@ fn link_json(l: &Link) -> Value {
         m.insert("vlanid".into(), json!(v));
     }
     if !l.forward.is_empty() {
-        let f: Vec<String> =
-            l.forward.iter().map(|f| format!("{}:{}/{}", f.conlink_port, f.container_port, f.proto.as_str())).collect();
+        let f: Vec<String> = l
+            .forward
+            .iter()
+            .map(|f| format!("{}:{}/{}", f.conlink_port, f.container_port, f.proto.as_str()))
+            .collect();
         m.insert("forward".into(), json!(f));
     }
     if !l.ethtool.is_empty() {

@@ -54,7 +54,10 @@ pub fn check(doc: &Value, default_bridge_mode: BridgeMode) -> Vec<ConfigIssue> {
                 ));
             }
             if !node_names.insert(name.to_string()) {
-                out.push(ConfigIssue::new(format!("/nodes/{i}/name"), format!("node {name:?} is declared twice")));
+                out.push(ConfigIssue::new(
+                    format!("/nodes/{i}/name"),
+                    format!("node {name:?} is declared twice"),
+                ));
             }
         }
         if n.get("command").is_some() {
@@ -108,7 +111,9 @@ pub(crate) fn bridge_modes(doc: &Value, default: BridgeMode) -> BTreeMap<String,
 fn one_or_many<'a>(v: Option<&'a Value>, path: &str) -> Vec<(String, &'a str)> {
     match v {
         Some(Value::String(s)) => vec![(path.to_string(), s.as_str())],
-        Some(Value::Array(a)) => a.iter().enumerate().filter_map(|(i, x)| x.as_str().map(|s| (join_ptr(path, i), s))).collect(),
+        Some(Value::Array(a)) => {
+            a.iter().enumerate().filter_map(|(i, x)| x.as_str().map(|s| (join_ptr(path, i), s))).collect()
+        }
         _ => Vec::new(),
     }
 }
@@ -139,7 +144,9 @@ fn check_link(l: &Value, p: &str, modes: &BTreeMap<String, BridgeMode>, out: &mu
     if let Some(s) = l.get("mac").and_then(Value::as_str) {
         match s.parse::<MacAddr>() {
             Err(e) => push("mac", e),
-            Ok(m) if m.0[0] & 1 == 1 => push("mac", format!("{s:?} is a multicast MAC address (first octet must be even)")),
+            Ok(m) if m.0[0] & 1 == 1 => {
+                push("mac", format!("{s:?} is a multicast MAC address (first octet must be even)"))
+            }
             Ok(_) => {}
         }
     }
@@ -185,7 +192,13 @@ fn check_link(l: &Value, p: &str, modes: &BTreeMap<String, BridgeMode>, out: &mu
 
 /// Forwarding DNATs to the link's address through conlink's bridge, so it
 /// needs a veth on a real (linux/ovs) bridge and an address.
-fn check_forward_needs(l: &Value, ty: Option<LinkType>, p: &str, modes: &BTreeMap<String, BridgeMode>, out: &mut Vec<ConfigIssue>) {
+fn check_forward_needs(
+    l: &Value,
+    ty: Option<LinkType>,
+    p: &str,
+    modes: &BTreeMap<String, BridgeMode>,
+    out: &mut Vec<ConfigIssue>,
+) {
     let path = join_ptr(p, "forward");
     if ty != Some(LinkType::Veth) {
         // The schema reports "forward not allowed" for non-veth types.
@@ -196,7 +209,10 @@ fn check_forward_needs(l: &Value, ty: Option<LinkType>, p: &str, modes: &BTreeMa
     }
     if let Some(b) = l.get("bridge").and_then(Value::as_str) {
         if modes.get(b) == Some(&BridgeMode::Patch) {
-            out.push(ConfigIssue::new(path, format!("forward needs a linux or ovs bridge, but bridge {b:?} is in patch mode")));
+            out.push(ConfigIssue::new(
+                path,
+                format!("forward needs a linux or ovs bridge, but bridge {b:?} is in patch mode"),
+            ));
         }
     }
 }
@@ -212,7 +228,9 @@ fn check_int(v: Option<&Value>, (lo, hi): (i64, i64), what: &str) -> Option<Stri
         return if (lo..=hi).contains(&i) { None } else { out_of_range() };
     }
     match n.as_f64() {
-        Some(f) if f >= lo as f64 && f <= hi as f64 => Some(format!("{what} {n} must be written as an integer")),
+        Some(f) if f >= lo as f64 && f <= hi as f64 => {
+            Some(format!("{what} {n} must be written as an integer"))
+        }
         _ => out_of_range(),
     }
 }
@@ -280,7 +298,10 @@ fn check_tunnel(t: &Value, p: &str, out: &mut Vec<ConfigIssue>) {
     }
     if let Some(ty) = t.get("type").and_then(Value::as_str) {
         if ty != "geneve" && ty != "vxlan" {
-            out.push(ConfigIssue::new(join_ptr(p, "type"), format!("tunnel type {ty:?} is not geneve or vxlan")));
+            out.push(ConfigIssue::new(
+                join_ptr(p, "type"),
+                format!("tunnel type {ty:?} is not geneve or vxlan"),
+            ));
         }
     }
     for (path, s) in one_or_many(t.get("netem"), &join_ptr(p, "netem")) {
@@ -309,7 +330,9 @@ fn check_patch_bridges(doc: &Value, modes: &BTreeMap<String, BridgeMode>, out: &
         if modes.get(b) != Some(&BridgeMode::Patch) {
             continue;
         }
-        let target = ["service", "container"].iter().find_map(|k| l.get(*k).and_then(Value::as_str).map(|n| format!("{k}:{n}")));
+        let target = ["service", "container"]
+            .iter()
+            .find_map(|k| l.get(*k).and_then(Value::as_str).map(|n| format!("{k}:{n}")));
         let dev = l.get("dev").and_then(Value::as_str).unwrap_or("eth0").to_string();
         // Entries with the same target and dev are merged into one link later.
         let set = members.entry(b).or_default();
@@ -388,7 +411,18 @@ mod tests {
             {"service": "a", "type": "vlan", "vlanid": 4094}
         ]}));
         let paths: Vec<&str> = got.iter().map(|s| s.split(':').next().unwrap()).collect();
-        assert_eq!(paths, ["/links/0/mac", "/links/1/mac", "/links/2/nat", "/links/3/mtu", "/links/4/mtu", "/links/5/vlanid", "/links/6/vlanid"]);
+        assert_eq!(
+            paths,
+            [
+                "/links/0/mac",
+                "/links/1/mac",
+                "/links/2/nat",
+                "/links/3/mtu",
+                "/links/4/mtu",
+                "/links/5/vlanid",
+                "/links/6/vlanid"
+            ]
+        );
         assert!(got[1].contains("multicast"));
         assert!(got[3].contains("out of range (68-65535)"));
         assert!(got[5].contains("out of range (0-4094)"));
@@ -404,7 +438,8 @@ mod tests {
 
     #[test]
     fn routes_each_entry_checked() {
-        let got = issues(link(json!({"route": ["default via 10.0.0.1", "10.1.0.0/16 via 10.0.0.1 proto kernel"]})));
+        let got =
+            issues(link(json!({"route": ["default via 10.0.0.1", "10.1.0.0/16 via 10.0.0.1 proto kernel"]})));
         assert_eq!(got.len(), 1);
         assert!(got[0].starts_with("/links/0/route/1: ") && got[0].contains("\"proto\""), "{got:?}");
         assert!(issues(link(json!({"route": "via 10.0.0.1"})))[0].starts_with("/links/0/route: "));
@@ -415,12 +450,19 @@ mod tests {
         let got = issues(link(json!({"forward": ["80:80/tcp", "99999:80/tcp"], "ip": "10.0.0.1/24"})));
         assert_eq!(got.len(), 1);
         assert!(got[0].starts_with("/links/0/forward/1: "));
-        assert_eq!(issues(link(json!({"forward": "80:80/tcp"}))), ["/links/0/forward: forward needs an \"ip\" on the link to forward to"]);
+        assert_eq!(
+            issues(link(json!({"forward": "80:80/tcp"}))),
+            ["/links/0/forward: forward needs an \"ip\" on the link to forward to"]
+        );
         let doc = json!({"bridges": [{"bridge": "p", "mode": "patch"}],
                          "links": [{"service": "a", "bridge": "p", "ip": "10.0.0.1/24", "forward": "80:80/tcp"}]});
-        assert_eq!(issues(doc), ["/links/0/forward: forward needs a linux or ovs bridge, but bridge \"p\" is in patch mode"]);
+        assert_eq!(
+            issues(doc),
+            ["/links/0/forward: forward needs a linux or ovs bridge, but bridge \"p\" is in patch mode"]
+        );
         // The default mode applies to bridges only named in links.
-        let doc = json!({"links": [{"service": "a", "bridge": "p", "ip": "10.0.0.1/24", "forward": "80:80/tcp"}]});
+        let doc =
+            json!({"links": [{"service": "a", "bridge": "p", "ip": "10.0.0.1/24", "forward": "80:80/tcp"}]});
         assert_eq!(check(&doc, BridgeMode::Patch).len(), 1);
         assert!(check(&doc, BridgeMode::Linux).is_empty());
     }
@@ -446,11 +488,17 @@ mod tests {
             {"service": "c", "bridge": "p"},
             {"service": "d", "bridge": "q"}
         ]});
-        assert_eq!(issues(doc), ["/links/3/bridge: patch bridge \"p\" joins exactly two links; this is a third"]);
+        assert_eq!(
+            issues(doc),
+            ["/links/3/bridge: patch bridge \"p\" joins exactly two links; this is a third"]
+        );
         let doc = json!({"bridges": [{"bridge": "p", "mode": "patch"}],
                          "links": [{"service": "a", "bridge": "p"}, {"service": "b", "bridge": "p"}],
                          "tunnels": [{"type": "vxlan", "bridge": "p", "remote": "192.0.2.1", "vni": 1}]});
-        assert_eq!(issues(doc), ["/tunnels/0/bridge: patch bridge \"p\" joins exactly two links; this tunnel is a third"]);
+        assert_eq!(
+            issues(doc),
+            ["/tunnels/0/bridge: patch bridge \"p\" joins exactly two links; this tunnel is a third"]
+        );
     }
 
     #[test]
@@ -468,17 +516,23 @@ mod tests {
             "commands": [{"service": "a", "command": "  "}, {"service": "a", "command": []},
                          {"service": "a", "command": ["ip", "a"]}]
         }));
-        assert_eq!(got, [
-            "/tunnels/0/remote: \"192.0.2.300\" is not an IP address",
-            "/tunnels/0/vni: vni 16777216 is out of range (0-16777215)",
-            "/commands/0/command: command is empty",
-            "/commands/1/command: command is empty (a list needs a program as first element)",
-        ]);
+        assert_eq!(
+            got,
+            [
+                "/tunnels/0/remote: \"192.0.2.300\" is not an IP address",
+                "/tunnels/0/vni: vni 16777216 is out of range (0-16777215)",
+                "/commands/0/command: command is empty",
+                "/commands/1/command: command is empty (a list needs a program as first element)",
+            ]
+        );
     }
 
     #[test]
     fn bridge_names() {
-        assert_eq!(issues(json!({"bridges": [{"bridge": "a/b"}]})), ["/bridges/0/bridge: interface name \"a/b\" must not contain '/', ':' or whitespace"]);
+        assert_eq!(
+            issues(json!({"bridges": [{"bridge": "a/b"}]})),
+            ["/bridges/0/bridge: interface name \"a/b\" must not contain '/', ':' or whitespace"]
+        );
     }
 
     #[test]
@@ -487,8 +541,12 @@ mod tests {
         let got = issues(link(json!({"dev": "eth0:1", "outer-dev": "o:1", "bridge": "br:0"})));
         let paths: Vec<&str> = got.iter().map(|s| s.split(": ").next().unwrap()).collect();
         assert_eq!(paths, ["/links/0/dev", "/links/0/outer-dev", "/links/0/bridge"], "{got:?}");
-        let got = issues(json!({"tunnels": [{"type": "vxlan", "bridge": "t:1", "remote": "192.0.2.1", "vni": 1}]}));
-        assert_eq!(got, ["/tunnels/0/bridge: interface name \"t:1\" must not contain '/', ':' or whitespace"]);
+        let got =
+            issues(json!({"tunnels": [{"type": "vxlan", "bridge": "t:1", "remote": "192.0.2.1", "vni": 1}]}));
+        assert_eq!(
+            got,
+            ["/tunnels/0/bridge: interface name \"t:1\" must not contain '/', ':' or whitespace"]
+        );
     }
 
     #[test]
@@ -510,7 +568,11 @@ mod tests {
             {"container": "Ok1.x_y-z", "bridge": "s"}
         ], "commands": [{"service": "$(id)", "command": "true"}]}));
         let paths: Vec<&str> = got.iter().map(|s| s.split(": ").next().unwrap()).collect();
-        assert_eq!(paths, ["/links/0/service", "/links/1/container", "/links/2/container", "/commands/0/service"], "{got:?}");
+        assert_eq!(
+            paths,
+            ["/links/0/service", "/links/1/container", "/links/2/container", "/commands/0/service"],
+            "{got:?}"
+        );
     }
 
     #[test]
@@ -524,18 +586,23 @@ mod tests {
             {"service": "a", "type": "vlan", "vlanid": 18446744073709551615u64},
             {"service": "a", "type": "vlan", "vlanid": 1e30}
         ], "tunnels": [{"type": "vxlan", "bridge": "s", "remote": "192.0.2.1", "vni": 7.0}]}));
-        assert_eq!(got, [
-            "/links/0/mtu: MTU 99999.0 is out of range (68-65535)",
-            "/links/1/mtu: MTU 1500.0 must be written as an integer",
-            "/links/2/mtu: MTU 18446744073709551615 is out of range (68-65535)",
-            "/links/3/vlanid: vlanid 18446744073709551615 is out of range (0-4094)",
-            "/links/4/vlanid: vlanid 1e+30 is out of range (0-4094)",
-            "/tunnels/0/vni: vni 7.0 must be written as an integer",
-        ]);
+        assert_eq!(
+            got,
+            [
+                "/links/0/mtu: MTU 99999.0 is out of range (68-65535)",
+                "/links/1/mtu: MTU 1500.0 must be written as an integer",
+                "/links/2/mtu: MTU 18446744073709551615 is out of range (68-65535)",
+                "/links/3/vlanid: vlanid 18446744073709551615 is out of range (0-4094)",
+                "/links/4/vlanid: vlanid 1e+30 is out of range (0-4094)",
+                "/tunnels/0/vni: vni 7.0 must be written as an integer",
+            ]
+        );
     }
 
     #[test]
     fn wrong_types_are_left_to_the_schema() {
-        assert!(issues(json!({"links": [{"ip": 5, "mtu": "x", "route": {"a": 1}}], "tunnels": "x"})).is_empty());
+        assert!(
+            issues(json!({"links": [{"ip": 5, "mtu": "x", "route": {"a": 1}}], "tunnels": "x"})).is_empty()
+        );
     }
 }

@@ -34,7 +34,8 @@ fn env_for(file: &Path) -> BTreeMap<String, String> {
     text.lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .map(|l| {
-            let (k, v) = l.split_once('=').unwrap_or_else(|| panic!("{}: bad env line {l:?}", file.display()));
+            let (k, v) =
+                l.split_once('=').unwrap_or_else(|| panic!("{}: bad env line {l:?}", file.display()));
             (k.to_string(), v.to_string())
         })
         .collect()
@@ -111,7 +112,9 @@ fn good_configs_load() {
     assert!(!files.is_empty());
     let failures: Vec<String> = files
         .iter()
-        .filter_map(|f| load_file(f).err().map(|e| format!("{}:\n{e}", f.file_name().unwrap().to_string_lossy())))
+        .filter_map(|f| {
+            load_file(f).err().map(|e| format!("{}:\n{e}", f.file_name().unwrap().to_string_lossy()))
+        })
         .collect();
     assert!(failures.is_empty(), "good configs rejected:\n{}", failures.join("\n"));
 }
@@ -124,7 +127,9 @@ fn corpus_files_are_paired() {
         let p = e.unwrap().path();
         match p.extension().and_then(|x| x.to_str()) {
             Some("yaml") => assert!(p.with_extension("expect").exists(), "{} has no .expect", p.display()),
-            Some("expect") | Some("env") => assert!(p.with_extension("yaml").exists(), "{} has no .yaml", p.display()),
+            Some("expect") | Some("env") => {
+                assert!(p.with_extension("yaml").exists(), "{} has no .yaml", p.display())
+            }
             _ => panic!("unexpected file in the bad corpus: {}", p.display()),
         }
     }

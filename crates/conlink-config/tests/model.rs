@@ -17,7 +17,14 @@ fn mac_add_carries_across_octets() {
 
 #[test]
 fn mac_parse_rejects_bad_forms() {
-    for s in ["", "00:11:22:33:44", "00:11:22:33:44:55:66", "0:11:22:33:44:55", "00-11-22-33-44-55", "gg:11:22:33:44:55"] {
+    for s in [
+        "",
+        "00:11:22:33:44",
+        "00:11:22:33:44:55:66",
+        "0:11:22:33:44:55",
+        "00-11-22-33-44-55",
+        "gg:11:22:33:44:55",
+    ] {
         assert!(s.parse::<MacAddr>().is_err(), "{s}");
     }
     assert_eq!("AA:bb:CC:dd:EE:ff".parse::<MacAddr>().unwrap().to_string(), "aa:bb:cc:dd:ee:ff");

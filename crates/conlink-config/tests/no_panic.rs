@@ -10,7 +10,9 @@
 
 use std::collections::BTreeMap;
 
-use conlink_config::{check_ifname, load_from_sources, show_config, BridgeMode, LoadOptions, NetworkConfig, Source, SourceKind};
+use conlink_config::{
+    check_ifname, load_from_sources, show_config, BridgeMode, LoadOptions, NetworkConfig, Source, SourceKind,
+};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
@@ -58,11 +60,18 @@ fn assert_sane(cfg: &NetworkConfig) {
             assert!(f.conlink_port > 0 && f.container_port > 0);
         }
         let name = l.target.name();
-        assert!(!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)), "accepted target {name:?}");
+        assert!(
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)),
+            "accepted target {name:?}"
+        );
     }
     for n in &cfg.nodes {
         // Becomes /run/netns/NAME.
-        assert!(!n.name.is_empty() && !n.name.contains('/') && n.name != "." && n.name != "..", "accepted node {:?}", n.name);
+        assert!(
+            !n.name.is_empty() && !n.name.contains('/') && n.name != "." && n.name != "..",
+            "accepted node {:?}",
+            n.name
+        );
     }
     for t in &cfg.tunnels {
         assert!(t.vni < (1 << 24), "accepted vni {}", t.vni);
@@ -70,7 +79,12 @@ fn assert_sane(cfg: &NetworkConfig) {
 }
 
 fn any_mode() -> impl Strategy<Value = BridgeMode> {
-    prop_oneof![Just(BridgeMode::Auto), Just(BridgeMode::Linux), Just(BridgeMode::Ovs), Just(BridgeMode::Patch)]
+    prop_oneof![
+        Just(BridgeMode::Auto),
+        Just(BridgeMode::Linux),
+        Just(BridgeMode::Ovs),
+        Just(BridgeMode::Patch)
+    ]
 }
 
 fn any_kind() -> impl Strategy<Value = SourceKind> {
@@ -80,24 +94,132 @@ fn any_kind() -> impl Strategy<Value = SourceKind> {
 // ---- structured configs from a vocabulary of real keys and nasty values
 
 const LINK_KEYS: &[&str] = &[
-    "type", "service", "container", "bridge", "outer-dev", "dev", "ip", "mac", "mtu", "route", "nat", "netem", "mode",
-    "vlanid", "forward", "ethtool", "<<", "", "Type", "ip ",
+    "type",
+    "service",
+    "container",
+    "bridge",
+    "outer-dev",
+    "dev",
+    "ip",
+    "mac",
+    "mtu",
+    "route",
+    "nat",
+    "netem",
+    "mode",
+    "vlanid",
+    "forward",
+    "ethtool",
+    "<<",
+    "",
+    "Type",
+    "ip ",
 ];
-const TOP_KEYS: &[&str] = &["links", "bridges", "tunnels", "commands", "nodes", "services", "x-network", "networks", "version"];
-const OTHER_KEYS: &[&str] =
-    &["bridge", "mode", "type", "remote", "vni", "netem", "service", "container", "command", "name", "x-network", "links"];
+const TOP_KEYS: &[&str] =
+    &["links", "bridges", "tunnels", "commands", "nodes", "services", "x-network", "networks", "version"];
+const OTHER_KEYS: &[&str] = &[
+    "bridge",
+    "mode",
+    "type",
+    "remote",
+    "vni",
+    "netem",
+    "service",
+    "container",
+    "command",
+    "name",
+    "x-network",
+    "links",
+];
 
 fn nasty_string() -> impl Strategy<Value = String> {
     let fixed: Vec<&'static str> = vec![
-        "", " ", "eth0", "s1", "a", "web", "veth", "dummy", "vlan", "ipvlan", "ipvtap", "macvlan", "macvtap", "geneve", "vxlan",
-        "linux", "ovs", "patch", "auto", "bridge", "l2", "l3s private", "10.0.0.1/24", "10.0.0.300/24", "10.0.0.1/33",
-        "2001:db8::1/64", "2001:db8:::1/64", "::/0", "0.0.0.0/0", "255.255.255.255/32", "192.0.2.1", "::", "::ffff:1.2.3.4",
-        "02:00:00:00:00:01", "ff:ff:ff:ff:ff:ff", "zz:zz", "default via 10.0.0.1", "default via", "10.0.0.0/8 via ::1",
-        "default dev eth0:1 metric 4294967296 table -1 onlink", "8080:80/tcp", "0:0/udp", "65535:65535/tcp", "1:2:3/tcp",
-        "99999999999999999999:1/tcp", "delay 40ms", "-K tx off", "${X}", "${X:-eth0}", "${X:?}", "${X:?boom}", "${", "${}",
-        "${X", "$$", "$", "${X:-${Y:-${Z}}}", "${X+${", "abcdefghijklmnop", "abcdefghijklmno", "ééééééééé", "a/b", "a:b",
-        "..", ".", "$(touch /tmp/pwned)", "`id`", "a;b", "a|b", "a&&b", "'\"", "\n", "\t", "\u{0}", "\u{feff}", "𝕏𝕏𝕏𝕏",
-        "-1", "1e309", "NaN", "true", "null", "~", "*a", "&a", "!!binary aGk=", "<<",
+        "",
+        " ",
+        "eth0",
+        "s1",
+        "a",
+        "web",
+        "veth",
+        "dummy",
+        "vlan",
+        "ipvlan",
+        "ipvtap",
+        "macvlan",
+        "macvtap",
+        "geneve",
+        "vxlan",
+        "linux",
+        "ovs",
+        "patch",
+        "auto",
+        "bridge",
+        "l2",
+        "l3s private",
+        "10.0.0.1/24",
+        "10.0.0.300/24",
+        "10.0.0.1/33",
+        "2001:db8::1/64",
+        "2001:db8:::1/64",
+        "::/0",
+        "0.0.0.0/0",
+        "255.255.255.255/32",
+        "192.0.2.1",
+        "::",
+        "::ffff:1.2.3.4",
+        "02:00:00:00:00:01",
+        "ff:ff:ff:ff:ff:ff",
+        "zz:zz",
+        "default via 10.0.0.1",
+        "default via",
+        "10.0.0.0/8 via ::1",
+        "default dev eth0:1 metric 4294967296 table -1 onlink",
+        "8080:80/tcp",
+        "0:0/udp",
+        "65535:65535/tcp",
+        "1:2:3/tcp",
+        "99999999999999999999:1/tcp",
+        "delay 40ms",
+        "-K tx off",
+        "${X}",
+        "${X:-eth0}",
+        "${X:?}",
+        "${X:?boom}",
+        "${",
+        "${}",
+        "${X",
+        "$$",
+        "$",
+        "${X:-${Y:-${Z}}}",
+        "${X+${",
+        "abcdefghijklmnop",
+        "abcdefghijklmno",
+        "ééééééééé",
+        "a/b",
+        "a:b",
+        "..",
+        ".",
+        "$(touch /tmp/pwned)",
+        "`id`",
+        "a;b",
+        "a|b",
+        "a&&b",
+        "'\"",
+        "\n",
+        "\t",
+        "\u{0}",
+        "\u{feff}",
+        "𝕏𝕏𝕏𝕏",
+        "-1",
+        "1e309",
+        "NaN",
+        "true",
+        "null",
+        "~",
+        "*a",
+        "&a",
+        "!!binary aGk=",
+        "<<",
     ];
     prop_oneof![
         4 => proptest::sample::select(fixed).prop_map(str::to_string),
@@ -140,36 +262,49 @@ fn nasty_value() -> impl Strategy<Value = Value> {
     leaf.prop_recursive(3, 24, 4, |inner| {
         prop_oneof![
             proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            proptest::collection::btree_map(proptest::sample::select(OTHER_KEYS).prop_map(str::to_string), inner, 0..3)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            proptest::collection::btree_map(
+                proptest::sample::select(OTHER_KEYS).prop_map(str::to_string),
+                inner,
+                0..3
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
 }
 
 fn object_of(keys: &'static [&'static str], max: usize) -> impl Strategy<Value = Value> {
-    proptest::collection::btree_map(proptest::sample::select(keys).prop_map(str::to_string), nasty_value(), 0..max)
-        .prop_map(|m| Value::Object(m.into_iter().collect::<Map<_, _>>()))
+    proptest::collection::btree_map(
+        proptest::sample::select(keys).prop_map(str::to_string),
+        nasty_value(),
+        0..max,
+    )
+    .prop_map(|m| Value::Object(m.into_iter().collect::<Map<_, _>>()))
 }
 
 /// A mostly well-formed link, so that validation passes often enough for
 /// enrichment to be exercised, with one or two nasty fields.
 fn plausible_link() -> impl Strategy<Value = Value> {
-    (proptest::sample::select(&["veth", "dummy", "vlan", "macvlan", "ipvlan"][..]), "[a-c]", object_of(LINK_KEYS, 3)).prop_map(|(t, svc, extra)| {
-        let mut l = serde_json::json!({"type": t, "service": svc, "dev": "eth1"});
-        match t {
-            "veth" => l["bridge"] = "s1".into(),
-            "vlan" => {
-                l["vlanid"] = 5.into();
-                l["outer-dev"] = "eth0".into();
+    (
+        proptest::sample::select(&["veth", "dummy", "vlan", "macvlan", "ipvlan"][..]),
+        "[a-c]",
+        object_of(LINK_KEYS, 3),
+    )
+        .prop_map(|(t, svc, extra)| {
+            let mut l = serde_json::json!({"type": t, "service": svc, "dev": "eth1"});
+            match t {
+                "veth" => l["bridge"] = "s1".into(),
+                "vlan" => {
+                    l["vlanid"] = 5.into();
+                    l["outer-dev"] = "eth0".into();
+                }
+                "macvlan" | "ipvlan" => l["outer-dev"] = "eth0".into(),
+                _ => {}
             }
-            "macvlan" | "ipvlan" => l["outer-dev"] = "eth0".into(),
-            _ => {}
-        }
-        for (k, v) in extra.as_object().unwrap() {
-            l[k] = v.clone();
-        }
-        l
-    })
+            for (k, v) in extra.as_object().unwrap() {
+                l[k] = v.clone();
+            }
+            l
+        })
 }
 
 fn structured_doc() -> impl Strategy<Value = Value> {
@@ -186,7 +321,13 @@ fn structured_doc() -> impl Strategy<Value = Value> {
     )
         .prop_map(|(links, bridges, tunnels, commands, nodes, junk, mask)| {
             let mut m = Map::new();
-            let parts = [("links", links), ("bridges", bridges), ("tunnels", tunnels), ("commands", commands), ("nodes", nodes)];
+            let parts = [
+                ("links", links),
+                ("bridges", bridges),
+                ("tunnels", tunnels),
+                ("commands", commands),
+                ("nodes", nodes),
+            ];
             for (i, (k, v)) in parts.into_iter().enumerate() {
                 if mask & (1 << i) != 0 {
                     m.insert(k.into(), Value::Array(v));
@@ -202,7 +343,11 @@ fn structured_doc() -> impl Strategy<Value = Value> {
 }
 
 fn env_map() -> impl Strategy<Value = BTreeMap<String, String>> {
-    proptest::collection::btree_map(proptest::sample::select(&["X", "Y", "Z", "IP", "MTU"][..]).prop_map(str::to_string), nasty_string(), 0..4)
+    proptest::collection::btree_map(
+        proptest::sample::select(&["X", "Y", "Z", "IP", "MTU"][..]).prop_map(str::to_string),
+        nasty_string(),
+        0..4,
+    )
 }
 
 proptest! {
@@ -252,15 +397,26 @@ proptest! {
 fn pathological_documents_do_not_panic_or_hang() {
     let deep_flow = format!("links: {}{}", "[".repeat(10_000), "]".repeat(10_000));
     let deep_block: String = (0..2_000).map(|i| format!("{}a:\n", " ".repeat(i))).collect();
-    let mut bomb = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+    let mut bomb =
+        String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
     for i in 1..12 {
         let prev = if i == 1 { "a".to_string() } else { format!("a{}", i - 1) };
-        bomb.push_str(&format!("a{i}: &a{i} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"));
+        bomb.push_str(&format!(
+            "a{i}: &a{i} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"
+        ));
     }
-    let many_links: String =
-        std::iter::once("links:\n".to_string()).chain((0..5_000).map(|i| format!("  - {{service: s{i}, bridge: b{}, ip: 10.0.{}.{}/16}}\n", i % 7, i / 250, i % 250 + 1))).collect();
-    let deep_interp = format!("links: [{{service: a, bridge: s1, dev: '{}X{}'}}]", "${X:-".repeat(5_000), "}".repeat(5_000));
-    let big_merge_key: String = (1..200u32).map(|i| format!("k{i}: &k{i} {{<<: *k{}, m{i}: 1}}\n", i - 1)).collect();
+    let many_links: String = std::iter::once("links:\n".to_string())
+        .chain((0..5_000).map(|i| {
+            format!("  - {{service: s{i}, bridge: b{}, ip: 10.0.{}.{}/16}}\n", i % 7, i / 250, i % 250 + 1)
+        }))
+        .collect();
+    let deep_interp = format!(
+        "links: [{{service: a, bridge: s1, dev: '{}X{}'}}]",
+        "${X:-".repeat(5_000),
+        "}".repeat(5_000)
+    );
+    let big_merge_key: String =
+        (1..200u32).map(|i| format!("k{i}: &k{i} {{<<: *k{}, m{i}: 1}}\n", i - 1)).collect();
     for (name, text) in [
         ("deep flow", deep_flow),
         ("deep block", deep_block),
@@ -274,7 +430,11 @@ fn pathological_documents_do_not_panic_or_hang() {
         for kind in [SourceKind::Network, SourceKind::Compose] {
             let start = std::time::Instant::now();
             load_checked(&[src(kind, text.clone())], &LoadOptions::default());
-            assert!(start.elapsed() < std::time::Duration::from_secs(20), "{name}: took {:?}", start.elapsed());
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(20),
+                "{name}: took {:?}",
+                start.elapsed()
+            );
         }
     }
 }

@@ -55,7 +55,8 @@ fn test1_compose_show_config_shape() {
     assert!(h1.get("container").is_none() && h1.get("nat").is_none());
 
     let r0 = &shown["services"]["r0"];
-    let devs: Vec<&str> = r0["links"].as_array().unwrap().iter().map(|l| l["dev"].as_str().unwrap()).collect();
+    let devs: Vec<&str> =
+        r0["links"].as_array().unwrap().iter().map(|l| l["dev"].as_str().unwrap()).collect();
     assert_eq!(devs, ["eth-s1", "eth-s2", "eth-s3"]);
     assert_eq!(r0["commands"], json!([{"service": "r0", "command": "sysctl -w net.ipv4.ip_forward=1"}]));
     assert_eq!(shown["services"]["h2"]["commands"], json!([]));
@@ -67,7 +68,10 @@ fn service_x_network_defaults_service_but_keeps_explicit_targets() {
     let c = compose("c.yaml", "services:\n  web:\n    x-network:\n      links:\n        - {bridge: s1}\n        - {container: other, bridge: s1}\n        - {service: db, bridge: s1}\n      commands:\n        - {command: [ip, a]}\n");
     let cfg = load_from_sources(&[c], &LoadOptions::default()).unwrap();
     let targets: Vec<Target> = cfg.links.iter().map(|l| l.target.clone()).collect();
-    assert_eq!(targets, [Target::Service("web".into()), Target::Container("other".into()), Target::Service("db".into())]);
+    assert_eq!(
+        targets,
+        [Target::Service("web".into()), Target::Container("other".into()), Target::Service("db".into())]
+    );
     assert_eq!(cfg.commands[0].target, Target::Service("web".into()));
 }
 
@@ -107,7 +111,10 @@ fn interpolation_from_env_with_defaults() {
         "n.yaml",
         "links:\n  - {container: \"${NODE_NAME_1}\", bridge: s1, ip: \"${NET:-10.0.0}.1/24\", mtu: \"${MTU}\"}\n  - {container: $NODE_NAME_2, bridge: s1}\nbridges:\n  - {bridge: s1, mode: \"${BRIDGE_MODE:-linux}\"}\n",
     );
-    let opts = LoadOptions { env: env(&[("NODE_NAME_1", "n1"), ("NODE_NAME_2", "n2"), ("MTU", "9000"), ("BRIDGE_MODE", "patch")]), ..Default::default() };
+    let opts = LoadOptions {
+        env: env(&[("NODE_NAME_1", "n1"), ("NODE_NAME_2", "n2"), ("MTU", "9000"), ("BRIDGE_MODE", "patch")]),
+        ..Default::default()
+    };
     let cfg = load_from_sources(&[n], &opts).unwrap();
     assert_eq!(cfg.links[0].target, Target::Container("n1".into()));
     assert_eq!(cfg.links[1].target, Target::Container("n2".into()));
@@ -118,11 +125,17 @@ fn interpolation_from_env_with_defaults() {
 
 #[test]
 fn interpolation_errors_name_file_and_place() {
-    let c = compose("compose.yaml", "services:\n  h1:\n    x-network:\n      links:\n        - {bridge: s1, ip: \"${IP:?set IP}\"}\n");
+    let c = compose(
+        "compose.yaml",
+        "services:\n  h1:\n    x-network:\n      links:\n        - {bridge: s1, ip: \"${IP:?set IP}\"}\n",
+    );
     let n = net("net.yaml", "links:\n  - {service: a, bridge: \"${BR\"}\n");
     let lines = err_lines(load_from_sources(&[c, n], &LoadOptions::default()).unwrap_err());
     assert_eq!(lines.len(), 2, "{lines:#?}");
-    assert_eq!(lines[0], "compose.yaml:/services/h1/x-network/links/0/ip: required variable IP is missing a value: set IP");
+    assert_eq!(
+        lines[0],
+        "compose.yaml:/services/h1/x-network/links/0/ip: required variable IP is missing a value: set IP"
+    );
     assert!(lines[1].starts_with("net.yaml:/links/0/bridge: invalid interpolation"), "{lines:#?}");
 }
 
@@ -174,7 +187,10 @@ fn colon_separated_lists_load_every_file() {
 
 #[test]
 fn yaml_syntax_error_has_file_line_column() {
-    let lines = err_lines(load_from_sources(&[net("broken.yaml", "links:\n  - {service: a\n")], &LoadOptions::default()).unwrap_err());
+    let lines = err_lines(
+        load_from_sources(&[net("broken.yaml", "links:\n  - {service: a\n")], &LoadOptions::default())
+            .unwrap_err(),
+    );
     assert_eq!(lines.len(), 1);
     assert!(lines[0].starts_with("broken.yaml: invalid YAML at line"), "{lines:?}");
     assert!(lines[0].contains("column"));
@@ -190,7 +206,9 @@ fn non_map_documents_rejected() {
 
 #[test]
 fn compose_without_x_network_is_empty_config() {
-    let cfg = load_from_sources(&[compose("c.yaml", "services:\n  a: {image: x}\n")], &LoadOptions::default()).unwrap();
+    let cfg =
+        load_from_sources(&[compose("c.yaml", "services:\n  a: {image: x}\n")], &LoadOptions::default())
+            .unwrap();
     assert_eq!(cfg, NetworkConfig::default());
 }
 
@@ -205,10 +223,13 @@ fn custom_schema_file_is_used() {
     assert_eq!(e.to_string(), "/: missing required \"tunnels\"");
     // The semantic checks still run with a permissive custom schema.
     std::fs::write(&schema, "type: object\n").unwrap();
-    let e = load_from_sources(&[net("n.yaml", "links: [{service: a, bridge: s1, ip: 10.0.0.1/99}]\n")], &opts).unwrap_err();
+    let e =
+        load_from_sources(&[net("n.yaml", "links: [{service: a, bridge: s1, ip: 10.0.0.1/99}]\n")], &opts)
+            .unwrap_err();
     assert!(e.to_string().starts_with("/links/0/ip: \"10.0.0.1/99\" is not a CIDR"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
-    let missing = LoadOptions { schema_file: Some(PathBuf::from("/nonexistent/schema.json")), ..Default::default() };
+    let missing =
+        LoadOptions { schema_file: Some(PathBuf::from("/nonexistent/schema.json")), ..Default::default() };
     let e = load_from_sources(&[], &missing).unwrap_err();
     assert!(e.to_string().starts_with("/nonexistent/schema.json: cannot read schema"), "{e}");
 }
@@ -235,18 +256,23 @@ fn show_config_link_keys_and_forms() {
     let i = &shown["services"]["i"]["links"][0];
     assert!(i.get("mac").is_none());
     assert_eq!(i["mode"], "l2");
-    assert_eq!(shown["tunnels"], json!([{"type": "geneve", "bridge": "s1", "remote": "192.0.2.9", "vni": 7}]));
+    assert_eq!(
+        shown["tunnels"],
+        json!([{"type": "geneve", "bridge": "s1", "remote": "192.0.2.9", "vni": 7}])
+    );
     assert_eq!(shown["bridges"]["s1"]["mode"], "linux");
 }
 
 #[test]
 fn options_reach_enrichment() {
     let n = net("n.yaml", "links: [{service: a, bridge: s1}]\n");
-    let opts = LoadOptions { default_mtu: 5111, keep_veth_offload: true, ovs_available: true, ..Default::default() };
+    let opts =
+        LoadOptions { default_mtu: 5111, keep_veth_offload: true, ovs_available: true, ..Default::default() };
     let cfg = load_from_sources(std::slice::from_ref(&n), &opts).unwrap();
     assert_eq!(cfg.links[0].mtu, Some(5111));
     assert!(cfg.links[0].ethtool.is_empty());
     assert_eq!(cfg.bridges["s1"].mode, BridgeMode::Ovs);
-    let opts = LoadOptions { default_bridge_mode: BridgeMode::Linux, ovs_available: true, ..Default::default() };
+    let opts =
+        LoadOptions { default_bridge_mode: BridgeMode::Linux, ovs_available: true, ..Default::default() };
     assert_eq!(load_from_sources(&[n], &opts).unwrap().bridges["s1"].mode, BridgeMode::Linux);
 }

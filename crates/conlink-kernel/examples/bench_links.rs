@@ -182,8 +182,16 @@ async fn connect_one(t: &Topo, br: &Nl, c: usize, mode: Mode, bd: &mut Breakdown
         timed!(bd, "set_up", inner_nl.set_up(&i, true).await.unwrap());
         match mode {
             Mode::Links => {}
-            Mode::Daemon => timed!(bd, "apply_ethtool (thread+setns+ioctl)", apply_ethtool(ns, &i, "--offload tx off").unwrap()),
-            Mode::EthtoolFd => timed!(bd, "Nl::apply_ethtool (ioctl)", inner_nl.apply_ethtool(&i, "--offload tx off").unwrap()),
+            Mode::Daemon => timed!(
+                bd,
+                "apply_ethtool (thread+setns+ioctl)",
+                apply_ethtool(ns, &i, "--offload tx off").unwrap()
+            ),
+            Mode::EthtoolFd => timed!(
+                bd,
+                "Nl::apply_ethtool (ioctl)",
+                inner_nl.apply_ethtool(&i, "--offload tx off").unwrap()
+            ),
         }
     }
 }
@@ -345,7 +353,8 @@ fn main() {
     let topo = Arc::new(rt.block_on(setup(n)));
     for round in 0..rounds {
         // Alternate the order so no variant always runs first or last.
-        let mut order = vec!["ip-batch", "nl-links", "nl-daemon", "nl-ethtool-fd", "nl-parallel", "nl-pipelined"];
+        let mut order =
+            vec!["ip-batch", "nl-links", "nl-daemon", "nl-ethtool-fd", "nl-parallel", "nl-pipelined"];
         if round % 2 == 1 {
             order.reverse();
         }
@@ -371,7 +380,10 @@ fn main() {
             };
             let by_group = matches!(v, "nl-ethtool-fd" | "nl-pipelined");
             let del = rt.block_on(reset(&topo, by_group));
-            deletes.entry(if by_group { "delete by group (1 request)" } else { "delete per link" }).or_default().push(del);
+            deletes
+                .entry(if by_group { "delete by group (1 request)" } else { "delete per link" })
+                .or_default()
+                .push(del);
             results.entry(v).or_default().push(d);
         }
     }
@@ -380,7 +392,10 @@ fn main() {
     let ip = median(results["ip-batch"].clone());
     let ip_net = ip.saturating_sub(median(ip_over));
     println!();
-    println!("{:<16} {:>10} {:>10} {:>14} {:>14}", "variant", "total ms", "ms/link", "vs ip-batch", "vs ip net");
+    println!(
+        "{:<16} {:>10} {:>10} {:>14} {:>14}",
+        "variant", "total ms", "ms/link", "vs ip-batch", "vs ip net"
+    );
     let row = |name: &str, d: Duration| {
         println!(
             "{:<16} {:>10.1} {:>10.3} {:>13.2}x {:>13.2}x",
@@ -402,7 +417,13 @@ fn main() {
     let mut ops: Vec<_> = breakdown.ops.iter().collect();
     ops.sort_by_key(|o| std::cmp::Reverse(o.1 .1));
     for (op, (count, d)) in ops {
-        println!("{:<38} {:>6} {:>10.1} {:>10.0}", op, count, d.as_secs_f64() * 1e3, d.as_secs_f64() * 1e6 / *count as f64);
+        println!(
+            "{:<38} {:>6} {:>10.1} {:>10.0}",
+            op,
+            count,
+            d.as_secs_f64() * 1e3,
+            d.as_secs_f64() * 1e6 / *count as f64
+        );
     }
     println!();
     println!("removing the {links} veths afterwards (best round):");

@@ -4,9 +4,7 @@ use std::net::IpAddr;
 
 use futures::TryStreamExt;
 use ipnet::IpNet;
-use netlink_packet_route::address::{
-    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage,
-};
+use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage};
 
 use crate::error::KernelError;
 use crate::link::rename_op;
@@ -30,15 +28,11 @@ impl Nl {
     }
 
     async fn add_address_op(&self, op: &str, index: u32, addr: IpNet) -> Result<(), KernelError> {
-        let mut req = self
-            .handle()
-            .address()
-            .add(index, addr.addr(), addr.prefix_len());
+        let mut req = self.handle().address().add(index, addr.addr(), addr.prefix_len());
         if addr.addr().is_ipv6() {
             let m = req.message_mut();
             m.header.flags |= AddressHeaderFlags::Nodad;
-            m.attributes
-                .push(AddressAttribute::Flags(AddressFlags::Nodad));
+            m.attributes.push(AddressAttribute::Flags(AddressFlags::Nodad));
         }
         match req.execute().await {
             Ok(()) => Ok(()),

@@ -45,21 +45,11 @@ impl ChildKind {
                     None => Err("vlan links need a vlanid".into()),
                 }
             }
-            "macvlan" => Ok(ChildKind::Macvlan {
-                mode: parse_macvlan_mode(mode.unwrap_or("vepa"))?,
-            }),
-            "macvtap" => Ok(ChildKind::Macvtap {
-                mode: parse_macvlan_mode(mode.unwrap_or("vepa"))?,
-            }),
-            "ipvlan" => Ok(ChildKind::Ipvlan {
-                mode: parse_ipvlan_mode(mode.unwrap_or("l3"))?,
-            }),
-            "ipvtap" => Ok(ChildKind::Ipvtap {
-                mode: parse_ipvlan_mode(mode.unwrap_or("l3"))?,
-            }),
-            o => Err(format!(
-                "{o:?} is not a child link type (vlan, macvlan, macvtap, ipvlan, ipvtap)"
-            )),
+            "macvlan" => Ok(ChildKind::Macvlan { mode: parse_macvlan_mode(mode.unwrap_or("vepa"))? }),
+            "macvtap" => Ok(ChildKind::Macvtap { mode: parse_macvlan_mode(mode.unwrap_or("vepa"))? }),
+            "ipvlan" => Ok(ChildKind::Ipvlan { mode: parse_ipvlan_mode(mode.unwrap_or("l3"))? }),
+            "ipvtap" => Ok(ChildKind::Ipvtap { mode: parse_ipvlan_mode(mode.unwrap_or("l3"))? }),
+            o => Err(format!("{o:?} is not a child link type (vlan, macvlan, macvtap, ipvlan, ipvtap)")),
         }
     }
 
@@ -83,9 +73,7 @@ pub fn parse_macvlan_mode(s: &str) -> Result<MacVlanMode, String> {
         "bridge" => Ok(MacVlanMode::Bridge),
         "passthru" => Ok(MacVlanMode::Passthrough),
         "source" => Ok(MacVlanMode::Source),
-        o => Err(format!(
-            "bad macvlan/macvtap mode {o:?} (private, vepa, bridge, passthru, source)"
-        )),
+        o => Err(format!("bad macvlan/macvtap mode {o:?} (private, vepa, bridge, passthru, source)")),
     }
 }
 
@@ -96,21 +84,13 @@ pub fn parse_ipvlan_mode(s: &str) -> Result<IpvlanMode, String> {
         Some("l2") => IpVlanMode::L2,
         Some("l3") => IpVlanMode::L3,
         Some("l3s") => IpVlanMode::L3S,
-        _ => {
-            return Err(format!(
-                "bad ipvlan/ipvtap mode {s:?} (l2, l3, l3s [bridge|private|vepa])"
-            ))
-        }
+        _ => return Err(format!("bad ipvlan/ipvtap mode {s:?} (l2, l3, l3s [bridge|private|vepa])")),
     };
     let flags = match words.next() {
         None | Some("bridge") => IpVlanFlags::empty(),
         Some("private") => IpVlanFlags::Private,
         Some("vepa") => IpVlanFlags::Vepa,
-        Some(o) => {
-            return Err(format!(
-                "bad ipvlan/ipvtap flag {o:?} in {s:?} (bridge, private, vepa)"
-            ))
-        }
+        Some(o) => return Err(format!("bad ipvlan/ipvtap flag {o:?} in {s:?} (bridge, private, vepa)")),
     };
     if let Some(extra) = words.next() {
         return Err(format!("unexpected {extra:?} in ipvlan/ipvtap mode {s:?}"));
@@ -170,22 +150,13 @@ impl Nl {
         let kind = req.kind.kind_str();
         let op = format!("create {kind} {} on {}", req.name, req.parent);
         check_ifname(&op, req.name)?;
-        if req.mac.is_some()
-            && matches!(
-                req.kind,
-                ChildKind::Ipvlan { .. } | ChildKind::Ipvtap { .. }
-            )
-        {
-            return Err(KernelError::invalid(
-                op,
-                format!("{kind} links share the parent's MAC; drop `mac`"),
-            ));
+        if req.mac.is_some() && matches!(req.kind, ChildKind::Ipvlan { .. } | ChildKind::Ipvtap { .. }) {
+            return Err(KernelError::invalid(op, format!("{kind} links share the parent's MAC; drop `mac`")));
         }
         let parent = self.index_of(req.parent).await.map_err(|e| match e {
-            KernelError::NotFound { .. } => KernelError::not_found(
-                &op,
-                format!("parent interface {} does not exist", req.parent),
-            ),
+            KernelError::NotFound { .. } => {
+                KernelError::not_found(&op, format!("parent interface {} does not exist", req.parent))
+            }
             e => e,
         })?;
         self.create_link(&op, kind, req.message(parent)).await
@@ -237,36 +208,22 @@ mod tests {
         ];
         for (kind, want_kind, want_data) in cases {
             let m = req(kind, &ns).message(7);
-            assert!(
-                m.attributes.contains(&LinkAttribute::Link(7)),
-                "IFLA_LINK parent: {m:?}"
-            );
-            assert!(
-                m.attributes.contains(&LinkAttribute::NetNsFd(fd)),
-                "IFLA_NET_NS_FD"
-            );
+            assert!(m.attributes.contains(&LinkAttribute::Link(7)), "IFLA_LINK parent: {m:?}");
+            assert!(m.attributes.contains(&LinkAttribute::NetNsFd(fd)), "IFLA_NET_NS_FD");
             assert!(m.attributes.contains(&LinkAttribute::IfName("c1".into())));
-            assert!(m
-                .attributes
-                .contains(&LinkAttribute::Address(vec![0xc2, 0, 0, 0, 0, 1])));
+            assert!(m.attributes.contains(&LinkAttribute::Address(vec![0xc2, 0, 0, 0, 0, 1])));
             assert!(m.attributes.contains(&LinkAttribute::Mtu(1400)));
             let (k, d) = parts(&m);
             assert_eq!(k, want_kind);
             assert_eq!(d, want_data);
         }
-        let mut r = req(
-            ChildKind::parse("ipvlan", Some("l2 private"), None).unwrap(),
-            &ns,
-        );
+        let mut r = req(ChildKind::parse("ipvlan", Some("l2 private"), None).unwrap(), &ns);
         r.mac = None;
         let (k, d) = parts(&r.message(3));
         assert_eq!(k, "ipvlan");
         assert_eq!(
             d,
-            InfoData::IpVlan(vec![
-                InfoIpVlan::Mode(IpVlanMode::L2),
-                InfoIpVlan::Flags(IpVlanFlags::Private)
-            ])
+            InfoData::IpVlan(vec![InfoIpVlan::Mode(IpVlanMode::L2), InfoIpVlan::Flags(IpVlanFlags::Private)])
         );
         r.kind = ChildKind::parse("ipvtap", Some("l3s"), None).unwrap();
         let (k, d) = parts(&r.message(3));
@@ -282,24 +239,14 @@ mod tests {
 
     #[test]
     fn mode_parsing_errors_name_the_word() {
-        assert!(parse_macvlan_mode("bridged")
-            .unwrap_err()
-            .contains("bridged"));
+        assert!(parse_macvlan_mode("bridged").unwrap_err().contains("bridged"));
         assert!(parse_ipvlan_mode("l4").unwrap_err().contains("l4"));
-        assert!(parse_ipvlan_mode("l2 sideways")
-            .unwrap_err()
-            .contains("sideways"));
-        assert!(ChildKind::parse("vlan", None, None)
-            .unwrap_err()
-            .contains("vlanid"));
-        assert!(ChildKind::parse("vlan", None, Some(4095))
-            .unwrap_err()
-            .contains("4095"));
+        assert!(parse_ipvlan_mode("l2 sideways").unwrap_err().contains("sideways"));
+        assert!(ChildKind::parse("vlan", None, None).unwrap_err().contains("vlanid"));
+        assert!(ChildKind::parse("vlan", None, Some(4095)).unwrap_err().contains("4095"));
         assert_eq!(
             ChildKind::parse("macvlan", None, None).unwrap(),
-            ChildKind::Macvlan {
-                mode: MacVlanMode::Vepa
-            }
+            ChildKind::Macvlan { mode: MacVlanMode::Vepa }
         );
     }
 }

@@ -24,11 +24,7 @@ pub enum KernelError {
     Invalid { op: String, detail: String },
     /// Any other errno from the kernel.
     #[error("{op}: {detail} (errno {errno})")]
-    Os {
-        op: String,
-        errno: i32,
-        detail: String,
-    },
+    Os { op: String, errno: i32, detail: String },
     /// System call failure outside netlink (setns, socket, thread spawn).
     #[error("{op}: {source}")]
     Io {
@@ -76,26 +72,17 @@ impl KernelError {
     }
 
     pub(crate) fn invalid(op: impl Into<String>, detail: impl Into<String>) -> Self {
-        KernelError::Invalid {
-            op: op.into(),
-            detail: detail.into(),
-        }
+        KernelError::Invalid { op: op.into(), detail: detail.into() }
     }
 
     pub(crate) fn not_found(op: impl Into<String>, detail: impl Into<String>) -> Self {
-        KernelError::NotFound {
-            op: op.into(),
-            detail: Some(detail.into()),
-        }
+        KernelError::NotFound { op: op.into(), detail: Some(detail.into()) }
     }
 
     pub(crate) fn io(op: impl Into<String>, source: io::Error) -> Self {
         match source.raw_os_error() {
             Some(errno) => KernelError::from_errno(op, errno, None),
-            None => KernelError::Io {
-                op: op.into(),
-                source,
-            },
+            None => KernelError::Io { op: op.into(), source },
         }
     }
 
@@ -112,10 +99,7 @@ impl KernelError {
         match errno {
             libc::EEXIST => KernelError::Exists { op, detail: extack },
             libc::ENODEV | libc::ENOENT | libc::ESRCH | libc::EADDRNOTAVAIL => {
-                KernelError::NotFound {
-                    op,
-                    detail: Some(detail),
-                }
+                KernelError::NotFound { op, detail: Some(detail) }
             }
             libc::EPERM | libc::EACCES => KernelError::Permission { op, detail: extack },
             libc::EINVAL | libc::ERANGE | libc::EMSGSIZE => KernelError::Invalid { op, detail },
@@ -131,10 +115,7 @@ impl KernelError {
                 let errno = -msg.raw_code();
                 KernelError::from_errno(op, errno, extack_message(&msg))
             }
-            other => KernelError::Protocol {
-                op,
-                detail: other.to_string(),
-            },
+            other => KernelError::Protocol { op, detail: other.to_string() },
         }
     }
 
@@ -145,10 +126,7 @@ impl KernelError {
         let op = op.into();
         if let rtnetlink::Error::NetlinkError(msg) = &e {
             if -msg.raw_code() == libc::EOPNOTSUPP {
-                return KernelError::Unsupported {
-                    op,
-                    feature: feature_name(kind),
-                };
+                return KernelError::Unsupported { op, feature: feature_name(kind) };
             }
         }
         KernelError::from_rtnl(op, e)
@@ -216,22 +194,11 @@ mod tests {
 
     #[test]
     fn eopnotsupp_on_create_names_feature() {
-        let e = KernelError::from_rtnl_create(
-            "create dummy d0",
-            "dummy",
-            nl_err(-libc::EOPNOTSUPP, vec![]),
-        );
+        let e = KernelError::from_rtnl_create("create dummy d0", "dummy", nl_err(-libc::EOPNOTSUPP, vec![]));
         assert!(e.is_unsupported());
         let s = e.to_string();
-        assert!(
-            s.contains("create dummy d0") && s.contains("kernel lacks dummy"),
-            "{s}"
-        );
-        let e = KernelError::from_rtnl_create(
-            "create vlan v0",
-            "vlan",
-            nl_err(-libc::EOPNOTSUPP, vec![]),
-        );
+        assert!(s.contains("create dummy d0") && s.contains("kernel lacks dummy"), "{s}");
+        let e = KernelError::from_rtnl_create("create vlan v0", "vlan", nl_err(-libc::EOPNOTSUPP, vec![]));
         assert!(e.to_string().contains("8021q"), "{e}");
     }
 

@@ -226,35 +226,19 @@ mod tests {
 
     #[test]
     fn argument_forms() {
-        assert_eq!(
-            parse_ethtool_args("--offload tx off").unwrap(),
-            vec![(Offload::Tx, false)]
-        );
+        assert_eq!(parse_ethtool_args("--offload tx off").unwrap(), vec![(Offload::Tx, false)]);
         assert_eq!(
             parse_ethtool_args("-K tx off rx on tcp-segmentation-offload off").unwrap(),
-            vec![
-                (Offload::Tx, false),
-                (Offload::Rx, true),
-                (Offload::Tso, false)
-            ]
+            vec![(Offload::Tx, false), (Offload::Rx, true), (Offload::Tso, false)]
         );
-        assert_eq!(
-            parse_ethtool_args("--features lro off").unwrap(),
-            vec![(Offload::Lro, false)]
-        );
+        assert_eq!(parse_ethtool_args("--features lro off").unwrap(), vec![(Offload::Lro, false)]);
     }
 
     #[test]
     fn errors_name_the_word() {
-        assert!(parse_ethtool_args("-s speed 100")
-            .unwrap_err()
-            .contains("\"-s\""));
-        assert!(parse_ethtool_args("-K warp off")
-            .unwrap_err()
-            .contains("\"warp\""));
-        assert!(parse_ethtool_args("-K tx maybe")
-            .unwrap_err()
-            .contains("\"maybe\""));
+        assert!(parse_ethtool_args("-s speed 100").unwrap_err().contains("\"-s\""));
+        assert!(parse_ethtool_args("-K warp off").unwrap_err().contains("\"warp\""));
+        assert!(parse_ethtool_args("-K tx maybe").unwrap_err().contains("\"maybe\""));
         assert!(parse_ethtool_args("-K tx").unwrap_err().contains("missing"));
         assert!(parse_ethtool_args("").is_err());
     }

@@ -23,8 +23,6 @@ where
             setns(ns, CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
             f()
         });
-        worker
-            .join()
-            .unwrap_or_else(|_| Err(io::Error::other("thread inside network namespace panicked")))
+        worker.join().unwrap_or_else(|_| Err(io::Error::other("thread inside network namespace panicked")))
     })
 }

@@ -16,23 +16,26 @@ mod nl;
 mod ovs;
 mod route;
 mod sysctl;
-mod tunnel;
 mod tc;
+mod tunnel;
 
 pub use child_link::{parse_ipvlan_mode, parse_macvlan_mode, ChildKind, ChildLinkRequest, IpvlanMode};
-pub use ethtool::{apply_ethtool, get_offload, parse_ethtool_args, set_offload, Offload};
 pub use error::{feature_name, KernelError};
+pub use ethtool::{apply_ethtool, get_offload, parse_ethtool_args, set_offload, Offload};
 pub use in_netns::run_in_netns;
 pub use link::{format_mac, LinkInfo};
 pub use link_create::VethRequest;
-pub use nat::{apply_forwards, apply_static_nat, forward_ruleset, static_nat_ruleset, Forward, Proto, StaticNat, FORWARD_TABLE, NAT_TABLE};
+pub use nat::{
+    apply_forwards, apply_static_nat, forward_ruleset, static_nat_ruleset, Forward, Proto, StaticNat,
+    FORWARD_TABLE, NAT_TABLE,
+};
 pub use netem::{Netem, NetemLoss, NetemSlot};
 pub use netns::{Netns, NETNS_RUN_DIR};
 pub use nl::Nl;
 pub use ovs::{add_bridge_args, kernel_datapath_present, Ovs, OVS_CTL};
 pub use route::{Route, RouteInfo};
-pub use tunnel::{tunnel_message, TunnelKind, VXLAN_PORT};
 pub use sysctl::{sysctl_get_in, sysctl_in};
+pub use tunnel::{tunnel_message, TunnelKind, VXLAN_PORT};
 
 /// Re-exported so callers can build messages for link kinds without a
 /// dedicated helper and pass them to [`Nl::create_link`].

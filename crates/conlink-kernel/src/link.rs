@@ -57,33 +57,18 @@ impl LinkInfo {
 
 /// Format a MAC the usual way, for messages and logs.
 pub fn format_mac(mac: &[u8; 6]) -> String {
-    mac.iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
+    mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
 }
 
 impl Nl {
     pub async fn link_by_name(&self, name: &str) -> Result<Option<LinkInfo>, KernelError> {
         let op = format!("look up {name}");
-        Ok(self
-            .link_msg(name, &op)
-            .await?
-            .as_ref()
-            .map(LinkInfo::from_msg))
+        Ok(self.link_msg(name, &op).await?.as_ref().map(LinkInfo::from_msg))
     }
 
     pub async fn link_by_index(&self, index: u32) -> Result<Option<LinkInfo>, KernelError> {
         let op = format!("look up link #{index}");
-        match self
-            .handle()
-            .link()
-            .get()
-            .match_index(index)
-            .execute()
-            .try_next()
-            .await
-        {
+        match self.handle().link().get().match_index(index).execute().try_next().await {
             Ok(m) => Ok(m.as_ref().map(LinkInfo::from_msg)),
             Err(e) => match KernelError::from_rtnl(op, e) {
                 e if e.is_not_found() => Ok(None),
@@ -114,18 +99,12 @@ impl Nl {
     ) -> Result<(), KernelError> {
         check_ifname(&op, dev)?;
         let msg = f(LinkUnspec::new_with_name(dev)).build();
-        self.handle()
-            .link()
-            .set(msg)
-            .execute()
-            .await
-            .map_err(|e| KernelError::from_rtnl(op, e))
+        self.handle().link().set(msg).execute().await.map_err(|e| KernelError::from_rtnl(op, e))
     }
 
     pub async fn set_up(&self, dev: &str, up: bool) -> Result<(), KernelError> {
         let op = format!("set {dev} {}", if up { "up" } else { "down" });
-        self.set_by_name(op, dev, |b| if up { b.up() } else { b.down() })
-            .await
+        self.set_by_name(op, dev, |b| if up { b.up() } else { b.down() }).await
     }
 
     pub async fn set_mac(&self, dev: &str, mac: [u8; 6]) -> Result<(), KernelError> {
@@ -159,15 +138,8 @@ impl Nl {
         check_ifname(&op, new)?;
         // IFLA_IFNAME carries the new name here, so the link must be named by index.
         let idx = self.index_of(dev).await.map_err(|e| rename_op(e, &op))?;
-        let msg = LinkUnspec::new_with_index(idx)
-            .name(new.to_string())
-            .build();
-        self.handle()
-            .link()
-            .set(msg)
-            .execute()
-            .await
-            .map_err(|e| KernelError::from_rtnl(op, e))
+        let msg = LinkUnspec::new_with_index(idx).name(new.to_string()).build();
+        self.handle().link().set(msg).execute().await.map_err(|e| KernelError::from_rtnl(op, e))
     }
 
     /// Delete `dev` (for a veth, the peer goes too). Ok(false) if it did not exist.
@@ -212,10 +184,7 @@ impl Nl {
 /// Re-label an error from a helper lookup with the user-level operation.
 pub(crate) fn rename_op(e: KernelError, op: &str) -> KernelError {
     match e {
-        KernelError::NotFound { detail, .. } => KernelError::NotFound {
-            op: op.to_string(),
-            detail,
-        },
+        KernelError::NotFound { detail, .. } => KernelError::NotFound { op: op.to_string(), detail },
         other => other,
     }
 }

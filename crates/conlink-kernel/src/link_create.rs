@@ -53,16 +53,15 @@ impl<'a> VethRequest<'a> {
     /// (VETH_INFO_PEER) carry its name, netns fd, MAC and MTU: the kernel's
     /// veth_newlink applies them to the peer at creation.
     pub fn message(&self) -> LinkMessage {
-        let mut peer =
-            LinkUnspec::new_with_name(self.inner).setns_by_fd(self.inner_ns.as_fd().as_raw_fd());
+        let mut peer = LinkUnspec::new_with_name(self.inner).setns_by_fd(self.inner_ns.as_fd().as_raw_fd());
         if let Some(mac) = self.inner_mac {
             peer = peer.address(mac.to_vec());
         }
         if let Some(mtu) = self.mtu {
             peer = peer.mtu(mtu);
         }
-        let mut outer = LinkVeth::new(self.outer, self.inner)
-            .set_info_data(InfoData::Veth(InfoVeth::Peer(peer.build())));
+        let mut outer =
+            LinkVeth::new(self.outer, self.inner).set_info_data(InfoData::Veth(InfoVeth::Peer(peer.build())));
         if let Some(mac) = self.outer_mac {
             outer = outer.address(mac.to_vec());
         }
@@ -114,10 +113,7 @@ impl Nl {
     pub async fn create_bridge(&self, name: &str) -> Result<(), KernelError> {
         let op = format!("create bridge {name}");
         check_ifname(&op, name)?;
-        match self
-            .create_link(&op, "bridge", LinkBridge::new(name).up().build())
-            .await
-        {
+        match self.create_link(&op, "bridge", LinkBridge::new(name).up().build()).await {
             Ok(()) => Ok(()),
             Err(e) if e.is_exists() => match self.link_by_name(name).await? {
                 Some(l) if l.kind.as_deref() == Some("bridge") => {
@@ -152,17 +148,7 @@ impl Nl {
 
     /// Send any RTM_NEWLINK (create, exclusive). `kind` names the link kind
     /// so EOPNOTSUPP turns into `KernelError::Unsupported` naming it.
-    pub async fn create_link(
-        &self,
-        op: &str,
-        kind: &str,
-        msg: LinkMessage,
-    ) -> Result<(), KernelError> {
-        self.handle()
-            .link()
-            .add(msg)
-            .execute()
-            .await
-            .map_err(|e| KernelError::from_rtnl_create(op, kind, e))
+    pub async fn create_link(&self, op: &str, kind: &str, msg: LinkMessage) -> Result<(), KernelError> {
+        self.handle().link().add(msg).execute().await.map_err(|e| KernelError::from_rtnl_create(op, kind, e))
     }
 }

@@ -74,10 +74,7 @@ fn addr_port(ip: &IpAddr, port: u16) -> String {
 /// rules, refuse quotes, backslashes and control characters.
 fn check_nft_ifname(op: &str, name: &str) -> Result<(), KernelError> {
     check_ifname(op, name)?;
-    if name
-        .chars()
-        .any(|c| c == '"' || c == '\\' || c.is_control())
-    {
+    if name.chars().any(|c| c == '"' || c == '\\' || c.is_control()) {
         return Err(KernelError::invalid(
             op,
             format!("interface name {name:?} cannot be used in nftables rules"),
@@ -98,9 +95,7 @@ fn table_header(table: &str) -> String {
 pub fn forward_ruleset(in_dev: &str, forwards: &[Forward]) -> String {
     let mut s = table_header(FORWARD_TABLE);
     s.push_str(&format!("table inet {FORWARD_TABLE} {{\n"));
-    s.push_str(
-        "  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n",
-    );
+    s.push_str("  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n");
     for f in forwards {
         let fam = family(&f.to);
         let nfproto = if fam == "ip" { "ipv4" } else { "ipv6" };
@@ -129,9 +124,7 @@ pub fn forward_ruleset(in_dev: &str, forwards: &[Forward]) -> String {
 pub fn static_nat_ruleset(nats: &[StaticNat]) -> String {
     let mut s = table_header(NAT_TABLE);
     s.push_str(&format!("table inet {NAT_TABLE} {{\n"));
-    s.push_str(
-        "  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n",
-    );
+    s.push_str("  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n");
     for n in nats {
         let fam = family(&n.link_ip);
         s.push_str(&format!(
@@ -171,10 +164,7 @@ pub fn apply_static_nat(ns: &Netns, nats: &[StaticNat]) -> Result<(), KernelErro
         if n.link_ip.is_ipv4() != n.nat_ip.is_ipv4() {
             return Err(KernelError::invalid(
                 &op,
-                format!(
-                    "nat {} and ip {} on {} are different families",
-                    n.nat_ip, n.link_ip, n.dev
-                ),
+                format!("nat {} and ip {} on {} are different families", n.nat_ip, n.link_ip, n.dev),
             ));
         }
     }
@@ -192,21 +182,14 @@ fn run_nft(ns: &Netns, op: &str, ruleset: &str) -> Result<(), KernelError> {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()?;
-        child
-            .stdin
-            .take()
-            .expect("piped stdin")
-            .write_all(ruleset.as_bytes())?;
+        child.stdin.take().expect("piped stdin").write_all(ruleset.as_bytes())?;
         child.wait_with_output()
     })
     .map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             KernelError::Io {
                 op: op.to_string(),
-                source: std::io::Error::new(
-                    e.kind(),
-                    "the nft binary is missing (install nftables)",
-                ),
+                source: std::io::Error::new(e.kind(), "the nft binary is missing (install nftables)"),
             }
         } else {
             KernelError::io(op, e)
@@ -219,15 +202,9 @@ fn run_nft(ns: &Netns, op: &str, ruleset: &str) -> Result<(), KernelError> {
     if err.contains("Operation not supported")
         || err.contains("Could not process rule: No such file or directory")
     {
-        return Err(KernelError::Unsupported {
-            op: op.to_string(),
-            feature: "nftables NAT".into(),
-        });
+        return Err(KernelError::Unsupported { op: op.to_string(), feature: "nftables NAT".into() });
     }
-    Err(KernelError::Io {
-        op: op.to_string(),
-        source: std::io::Error::other(format!("nft: {err}")),
-    })
+    Err(KernelError::Io { op: op.to_string(), source: std::io::Error::other(format!("nft: {err}")) })
 }
 
 #[cfg(test)]
@@ -237,34 +214,23 @@ mod tests {
     #[test]
     fn forward_ruleset_v4_and_v6() {
         let f = [
-            Forward {
-                proto: Proto::Tcp,
-                port: 8080,
-                to: "192.0.2.10".parse().unwrap(),
-                to_port: 80,
-            },
-            Forward {
-                proto: Proto::Udp,
-                port: 5353,
-                to: "2001:db8::10".parse().unwrap(),
-                to_port: 53,
-            },
+            Forward { proto: Proto::Tcp, port: 8080, to: "192.0.2.10".parse().unwrap(), to_port: 80 },
+            Forward { proto: Proto::Udp, port: 5353, to: "2001:db8::10".parse().unwrap(), to_port: 53 },
         ];
         let s = forward_ruleset("DOCKER-ETH0", &f);
+        assert!(s.starts_with("table inet conlink_forward {}\ndelete table inet conlink_forward\n"), "{s}");
         assert!(
-            s.starts_with("table inet conlink_forward {}\ndelete table inet conlink_forward\n"),
-            "{s}"
-        );
-        assert!(s.contains("iifname \"DOCKER-ETH0\" meta nfproto ipv4 tcp dport 8080 dnat ip to 192.0.2.10:80\n"), "{s}");
-        assert!(s.contains("iifname \"DOCKER-ETH0\" meta nfproto ipv6 udp dport 5353 dnat ip6 to [2001:db8::10]:53\n"), "{s}");
-        assert!(
-            s.contains("ct status dnat ip daddr 192.0.2.10 tcp dport 80 masquerade\n"),
+            s.contains("iifname \"DOCKER-ETH0\" meta nfproto ipv4 tcp dport 8080 dnat ip to 192.0.2.10:80\n"),
             "{s}"
         );
         assert!(
-            s.contains("ct status dnat ip6 daddr 2001:db8::10 udp dport 53 masquerade\n"),
+            s.contains(
+                "iifname \"DOCKER-ETH0\" meta nfproto ipv6 udp dport 5353 dnat ip6 to [2001:db8::10]:53\n"
+            ),
             "{s}"
         );
+        assert!(s.contains("ct status dnat ip daddr 192.0.2.10 tcp dport 80 masquerade\n"), "{s}");
+        assert!(s.contains("ct status dnat ip6 daddr 2001:db8::10 udp dport 53 masquerade\n"), "{s}");
     }
 
     #[test]
@@ -275,14 +241,8 @@ mod tests {
             nat_ip: "203.0.113.1".parse().unwrap(),
         }];
         let s = static_nat_ruleset(&n);
-        assert!(
-            s.contains("iifname \"eth0\" ip daddr 192.0.2.1 dnat ip to 203.0.113.1\n"),
-            "{s}"
-        );
-        assert!(
-            s.contains("oifname \"eth0\" ip saddr 203.0.113.1 snat ip to 192.0.2.1\n"),
-            "{s}"
-        );
+        assert!(s.contains("iifname \"eth0\" ip daddr 192.0.2.1 dnat ip to 203.0.113.1\n"), "{s}");
+        assert!(s.contains("oifname \"eth0\" ip saddr 203.0.113.1 snat ip to 192.0.2.1\n"), "{s}");
     }
 
     #[test]

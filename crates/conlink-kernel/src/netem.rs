@@ -22,11 +22,7 @@ const NETEM_LOSS_GI: u16 = 1;
 const NETEM_LOSS_GE: u16 = 2;
 
 /// Where iproute2 installs distribution tables (Debian multiarch first).
-pub const DIST_DIRS: &[&str] = &[
-    "/usr/lib/x86_64-linux-gnu/tc",
-    "/usr/lib/tc",
-    "/usr/lib64/tc",
-];
+pub const DIST_DIRS: &[&str] = &["/usr/lib/x86_64-linux-gnu/tc", "/usr/lib/tc", "/usr/lib64/tc"];
 /// The kernel refuses larger tables (NETEM_DIST_MAX).
 const NETEM_DIST_MAX: usize = 16384;
 
@@ -36,13 +32,7 @@ pub enum NetemLoss {
     /// `loss [random] P [CORR]`: in tc_netem_qopt.loss (+ corr).
     Random { p: u32, corr: Option<u32> },
     /// `loss state P13 [P31 [P32 [P23 [P14]]]]`: 4-state Markov model.
-    State {
-        p13: u32,
-        p31: u32,
-        p32: u32,
-        p23: u32,
-        p14: u32,
-    },
+    State { p13: u32, p31: u32, p32: u32, p23: u32, p14: u32 },
     /// `loss gemodel P [R [1-H [1-K]]]`: Gilbert-Elliott.
     GeModel { p: u32, r: u32, h: u32, k1: u32 },
 }
@@ -93,10 +83,7 @@ impl Netem {
             return Err("empty netem options".into());
         }
         // iproute2's default FIFO limit.
-        let mut n = Netem {
-            limit: 1000,
-            ..Default::default()
-        };
+        let mut n = Netem { limit: 1000, ..Default::default() };
         let mut it = Words { w: &words, i: 0 };
         while let Some(word) = it.next() {
             match word {
@@ -132,8 +119,7 @@ impl Netem {
         if n.reorder.is_some() {
             if n.latency_ns == 0 {
                 return Err(
-                    "netem: reorder needs a delay (reordering works by sending some packets early)"
-                        .into(),
+                    "netem: reorder needs a delay (reordering works by sending some packets early)".into()
                 );
             }
             if n.gap == 0 {
@@ -179,11 +165,7 @@ impl Netem {
         let dup_corr = self.duplicate.and_then(|d| d.1);
         if self.delay_corr.is_some() || loss_corr.is_some() || dup_corr.is_some() {
             // struct tc_netem_corr { delay_corr, loss_corr, dup_corr }
-            let v = [
-                self.delay_corr.unwrap_or(0),
-                loss_corr.unwrap_or(0),
-                dup_corr.unwrap_or(0),
-            ];
+            let v = [self.delay_corr.unwrap_or(0), loss_corr.unwrap_or(0), dup_corr.unwrap_or(0)];
             attr(&mut out, TCA_NETEM_CORR, &u32s(&v));
         }
         if let Some((p, c)) = self.reorder {
@@ -203,20 +185,10 @@ impl Netem {
             attr(&mut out, TCA_NETEM_SLOT, &b);
         }
         match &self.loss {
-            Some(NetemLoss::State {
-                p13,
-                p31,
-                p32,
-                p23,
-                p14,
-            }) => {
+            Some(NetemLoss::State { p13, p31, p32, p23, p14 }) => {
                 // struct tc_netem_gimodel { p13, p31, p32, p14, p23 }
                 let mut inner = Vec::new();
-                attr(
-                    &mut inner,
-                    NETEM_LOSS_GI,
-                    &u32s(&[*p13, *p31, *p32, *p14, *p23]),
-                );
+                attr(&mut inner, NETEM_LOSS_GI, &u32s(&[*p13, *p31, *p32, *p14, *p23]));
                 attr(&mut out, TCA_NETEM_LOSS, &inner);
             }
             Some(NetemLoss::GeModel { p, r, h, k1 }) => {
@@ -232,11 +204,7 @@ impl Netem {
         if let Some((rate, overhead, cell, cell_overhead)) = self.rate {
             // Rates of 4 GB/s and more do not fit tc_netem_rate.rate: it
             // says ~0 and RATE64 carries the value.
-            let r32 = if rate >= 1 << 32 {
-                u32::MAX
-            } else {
-                rate as u32
-            };
+            let r32 = if rate >= 1 << 32 { u32::MAX } else { rate as u32 };
             let mut b = Vec::new();
             b.extend_from_slice(&r32.to_ne_bytes());
             b.extend_from_slice(&overhead.to_ne_bytes());
@@ -248,11 +216,7 @@ impl Netem {
             }
         }
         if self.latency_ns != 0 {
-            attr(
-                &mut out,
-                TCA_NETEM_LATENCY64,
-                &self.latency_ns.to_ne_bytes(),
-            );
+            attr(&mut out, TCA_NETEM_LATENCY64, &self.latency_ns.to_ne_bytes());
         }
         if self.jitter_ns != 0 {
             attr(&mut out, TCA_NETEM_JITTER64, &self.jitter_ns.to_ne_bytes());
@@ -313,13 +277,7 @@ fn parse_loss(it: &mut Words) -> Result<NetemLoss, String> {
             let p32 = it.optional(parse_percent).unwrap_or(0);
             let p23 = it.optional(parse_percent).unwrap_or(u32::MAX);
             let p14 = it.optional(parse_percent).unwrap_or(0);
-            Ok(NetemLoss::State {
-                p13,
-                p31,
-                p32,
-                p23,
-                p14,
-            })
+            Ok(NetemLoss::State { p13, p31, p32, p23, p14 })
         }
         "gemodel" => {
             let pf = it.value("loss gemodel", parse_fraction)?;
@@ -331,17 +289,11 @@ fn parse_loss(it: &mut Words) -> Result<NetemLoss, String> {
         }
         "random" => {
             let p = it.value("loss random", parse_percent)?;
-            Ok(NetemLoss::Random {
-                p,
-                corr: it.optional(parse_percent),
-            })
+            Ok(NetemLoss::Random { p, corr: it.optional(parse_percent) })
         }
         w => {
             let p = parse_percent(w).map_err(|e| format!("netem loss: {e}"))?;
-            Ok(NetemLoss::Random {
-                p,
-                corr: it.optional(parse_percent),
-            })
+            Ok(NetemLoss::Random { p, corr: it.optional(parse_percent) })
         }
     }
 }
@@ -356,9 +308,7 @@ fn parse_slot(it: &mut Words) -> Result<NetemSlot, String> {
         // Slot distribution tables go in TCA_NETEM_SLOT_DIST; only the
         // kernel's built-in uniform shape is supported here.
         if name != "uniform" {
-            return Err(format!(
-                "netem slot distribution {name:?}: only \"uniform\" is supported"
-            ));
+            return Err(format!("netem slot distribution {name:?}: only \"uniform\" is supported"));
         }
         s.dist_delay = it.value("slot distribution delay", parse_time)?;
         s.dist_jitter = it.value("slot distribution jitter", parse_time)?;
@@ -394,9 +344,7 @@ fn scale(f: f64) -> u32 {
 /// percent too).
 fn parse_fraction(w: &str) -> Result<f64, String> {
     let num = w.strip_suffix('%').unwrap_or(w);
-    let v: f64 = num
-        .parse()
-        .map_err(|_| format!("bad percentage {w:?} (e.g. 5% or 0.1%)"))?;
+    let v: f64 = num.parse().map_err(|_| format!("bad percentage {w:?} (e.g. 5% or 0.1%)"))?;
     if !(0.0..=100.0).contains(&v) {
         return Err(format!("percentage {w:?} is outside 0-100%"));
     }
@@ -434,9 +382,7 @@ fn parse_size(w: &str) -> Result<i32, String> {
 }
 
 fn split_unit(w: &str) -> (&str, &str) {
-    let at = w
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(w.len());
+    let at = w.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(w.len());
     w.split_at(at)
 }
 
@@ -533,23 +479,16 @@ fn load_dist(name: &str, dirs: &[PathBuf]) -> Result<Option<(String, Vec<i16>)>,
 }
 
 fn read_dist(path: &Path) -> Result<Vec<i16>, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("read {}: {e}", path.display()))?;
     let mut v = Vec::new();
     for line in text.lines() {
         let line = line.split('#').next().unwrap_or("");
         for w in line.split_whitespace() {
-            v.push(
-                w.parse::<i16>()
-                    .map_err(|_| format!("{}: bad value {w:?}", path.display()))?,
-            );
+            v.push(w.parse::<i16>().map_err(|_| format!("{}: bad value {w:?}", path.display()))?);
         }
     }
     if v.is_empty() || v.len() > NETEM_DIST_MAX {
-        return Err(format!(
-            "{}: table must have 1..={NETEM_DIST_MAX} values",
-            path.display()
-        ));
+        return Err(format!("{}: table must have 1..={NETEM_DIST_MAX} values", path.display()));
     }
     Ok(v)
 }
@@ -595,8 +534,7 @@ mod tests {
 
     #[test]
     fn rate_reorder_corrupt_duplicate_bytes() {
-        let n =
-            Netem::parse("delay 1ms reorder 10% corrupt 0.1% duplicate 2% rate 8mbit 20").unwrap();
+        let n = Netem::parse("delay 1ms reorder 10% corrupt 0.1% duplicate 2% rate 8mbit 20").unwrap();
         assert_eq!(n.gap, 1, "reorder implies gap 1");
         let b = n.options_bytes();
         let ten = scale(0.10);
@@ -702,10 +640,7 @@ mod tests {
         assert!(e.contains("jitter"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
         // The real iproute2 table, where installed.
-        if DIST_DIRS
-            .iter()
-            .any(|d| Path::new(d).join("normal.dist").is_file())
-        {
+        if DIST_DIRS.iter().any(|d| Path::new(d).join("normal.dist").is_file()) {
             let n = Netem::parse("delay 10ms 1ms distribution normal").unwrap();
             assert_eq!(n.distribution.unwrap().1.len(), 4096);
         } else {

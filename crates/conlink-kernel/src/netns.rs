@@ -28,17 +28,10 @@ impl Netns {
     }
 
     pub fn from_path(p: &Path) -> io::Result<Netns> {
-        let file = fs::File::open(p).map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!("open network namespace {}: {e}", p.display()),
-            )
-        })?;
+        let file = fs::File::open(p)
+            .map_err(|e| io::Error::new(e.kind(), format!("open network namespace {}: {e}", p.display())))?;
         let inode = file.metadata()?.ino();
-        Ok(Netns {
-            fd: file.into(),
-            inode,
-        })
+        Ok(Netns { fd: file.into(), inode })
     }
 
     pub fn from_pid(pid: u32) -> io::Result<Netns> {
@@ -68,19 +61,13 @@ impl Netns {
             .open(&path)
             .map_err(|e| io::Error::new(e.kind(), format!("create {}: {e}", path.display())))?;
         let bound = in_fresh_netns(|| {
-            mount(
-                Some("/proc/thread-self/ns/net"),
-                &path,
-                None::<&str>,
-                MsFlags::MS_BIND,
-                None::<&str>,
-            )
-            .map_err(|e| {
-                io::Error::new(
-                    io::Error::from(e).kind(),
-                    format!("bind-mount netns on {}: {e}", path.display()),
-                )
-            })
+            mount(Some("/proc/thread-self/ns/net"), &path, None::<&str>, MsFlags::MS_BIND, None::<&str>)
+                .map_err(|e| {
+                    io::Error::new(
+                        io::Error::from(e).kind(),
+                        format!("bind-mount netns on {}: {e}", path.display()),
+                    )
+                })
         });
         if let Err(e) = bound {
             let _ = fs::remove_file(&path);
@@ -122,10 +109,7 @@ impl Netns {
     }
 
     pub fn try_clone(&self) -> io::Result<Netns> {
-        Ok(Netns {
-            fd: self.fd.try_clone()?,
-            inode: self.inode,
-        })
+        Ok(Netns { fd: self.fd.try_clone()?, inode: self.inode })
     }
 }
 
@@ -158,10 +142,7 @@ fn in_fresh_netns<R: Send>(f: impl FnOnce() -> io::Result<R> + Send) -> io::Resu
     std::thread::scope(|s| {
         s.spawn(|| {
             unshare(CloneFlags::CLONE_NEWNET).map_err(|e| {
-                io::Error::new(
-                    io::Error::from(e).kind(),
-                    format!("unshare(CLONE_NEWNET): {e}"),
-                )
+                io::Error::new(io::Error::from(e).kind(), format!("unshare(CLONE_NEWNET): {e}"))
             })?;
             f()
         })
@@ -174,18 +155,9 @@ fn in_fresh_netns<R: Send>(f: impl FnOnce() -> io::Result<R> + Send) -> io::Resu
 /// mounts propagate to mount namespaces created later (e.g. containers that
 /// bind /run/netns). If it is not a mount point yet, bind it onto itself.
 fn prepare_run_dir() -> io::Result<()> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o755)
-        .create(NETNS_RUN_DIR)?;
+    fs::DirBuilder::new().recursive(true).mode(0o755).create(NETNS_RUN_DIR)?;
     let shared = || {
-        mount(
-            None::<&str>,
-            NETNS_RUN_DIR,
-            Some("none"),
-            MsFlags::MS_SHARED | MsFlags::MS_REC,
-            None::<&str>,
-        )
+        mount(None::<&str>, NETNS_RUN_DIR, Some("none"), MsFlags::MS_SHARED | MsFlags::MS_REC, None::<&str>)
     };
     match shared() {
         Ok(()) => Ok(()),

@@ -43,19 +43,12 @@ impl Nl {
             Ok(socket)
         })
         .map_err(|e| KernelError::io(op, e))?;
-        let ioctl_fd = socket
-            .as_fd()
-            .try_clone_to_owned()
-            .map_err(|e| KernelError::io(op, e))?;
+        let ioctl_fd = socket.as_fd().try_clone_to_owned().map_err(|e| KernelError::io(op, e))?;
         // SAFETY: the fd comes straight from a Socket we own and give up here.
         let socket = unsafe { TokioSocket::from_raw_fd(socket.into_raw_fd()) };
         let (conn, handle, _) = rtnetlink::from_socket(socket);
         tokio::spawn(conn);
-        Ok(Nl {
-            handle,
-            ns_inode: ns.inode(),
-            ioctl_fd: Arc::new(ioctl_fd),
-        })
+        Ok(Nl { handle, ns_inode: ns.inode(), ioctl_fd: Arc::new(ioctl_fd) })
     }
 
     /// The raw rtnetlink handle, for requests this crate does not wrap yet.
@@ -74,18 +67,9 @@ impl Nl {
     }
 
     /// Fetch one link message by name (a single RTM_GETLINK, not a dump).
-    pub(crate) async fn link_msg(
-        &self,
-        name: &str,
-        op: &str,
-    ) -> Result<Option<LinkMessage>, KernelError> {
+    pub(crate) async fn link_msg(&self, name: &str, op: &str) -> Result<Option<LinkMessage>, KernelError> {
         check_ifname(op, name)?;
-        let mut replies = self
-            .handle
-            .link()
-            .get()
-            .match_name(name.to_string())
-            .execute();
+        let mut replies = self.handle.link().get().match_name(name.to_string()).execute();
         match replies.try_next().await {
             Ok(m) => Ok(m),
             Err(e) => {
@@ -104,10 +88,7 @@ impl Nl {
         let op = format!("look up {name}");
         match self.link_msg(name, &op).await? {
             Some(m) => Ok(m.header.index),
-            None => Err(KernelError::not_found(
-                op,
-                format!("no interface named {name}"),
-            )),
+            None => Err(KernelError::not_found(op, format!("no interface named {name}"))),
         }
     }
 }
@@ -119,9 +100,7 @@ pub(crate) fn check_ifname(op: &str, name: &str) -> Result<(), KernelError> {
         || name.len() > 15
         || name == "."
         || name == ".."
-        || name
-            .chars()
-            .any(|c| c == '/' || c == ':' || c == '\0' || c.is_whitespace());
+        || name.chars().any(|c| c == '/' || c == ':' || c == '\0' || c.is_whitespace());
     if bad {
         return Err(KernelError::invalid(
             op,

@@ -43,7 +43,10 @@ fn run(ns: &Netns, dir: &Path, op: &str, program: &str, args: &[&str]) -> Result
     })
     .map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
-            KernelError::Unsupported { op: op.into(), feature: format!("Open vSwitch ({program} not installed)") }
+            KernelError::Unsupported {
+                op: op.into(),
+                feature: format!("Open vSwitch ({program} not installed)"),
+            }
         } else {
             KernelError::io(op, e)
         }
@@ -96,7 +99,10 @@ impl Ovs {
     }
 
     pub fn add_port(&self, bridge: &str, port: &str) -> Result<(), KernelError> {
-        self.vsctl(&format!("add {port} to ovs bridge {bridge}"), &["--timeout=10", "--may-exist", "add-port", bridge, port])?;
+        self.vsctl(
+            &format!("add {port} to ovs bridge {bridge}"),
+            &["--timeout=10", "--may-exist", "add-port", bridge, port],
+        )?;
         Ok(())
     }
 
@@ -129,7 +135,17 @@ mod tests {
         assert_eq!(add_bridge_args("s1", false), ["--timeout=10", "--may-exist", "add-br", "s1"]);
         assert_eq!(
             add_bridge_args("s1", true),
-            ["--timeout=10", "--may-exist", "add-br", "s1", "--", "set", "bridge", "s1", "datapath_type=netdev"]
+            [
+                "--timeout=10",
+                "--may-exist",
+                "add-br",
+                "s1",
+                "--",
+                "set",
+                "bridge",
+                "s1",
+                "datapath_type=netdev"
+            ]
         );
     }
 }

@@ -75,27 +75,17 @@ impl Route {
 
     /// The RTM_NEWROUTE message, with `oif` already resolved from `dev`.
     pub fn message(&self, oif: Option<u32>) -> Result<RouteMessage, String> {
-        let v6 = self
-            .is_v6()
-            .ok_or("a route needs a destination, gateway or source to know its family")?;
+        let v6 = self.is_v6().ok_or("a route needs a destination, gateway or source to know its family")?;
         let mut b = RouteMessageBuilder::<IpAddr>::new();
-        b.get_mut().header.address_family = if v6 {
-            AddressFamily::Inet6
-        } else {
-            AddressFamily::Inet
-        };
+        b.get_mut().header.address_family = if v6 { AddressFamily::Inet6 } else { AddressFamily::Inet };
         if let Some(dst) = self.dst {
             if dst.addr().is_ipv6() != v6 {
-                return Err(format!(
-                    "destination {dst} is not of the route's address family"
-                ));
+                return Err(format!("destination {dst} is not of the route's address family"));
             }
             // Kernel rejects host bits set in the prefix; trunc() as `ip route` users expect.
             let dst = dst.trunc();
             if dst.prefix_len() > 0 {
-                b = b
-                    .destination_prefix(dst.addr(), dst.prefix_len())
-                    .map_err(|e| e.to_string())?;
+                b = b.destination_prefix(dst.addr(), dst.prefix_len()).map_err(|e| e.to_string())?;
             }
         }
         if let Some(via) = self.via {
@@ -125,18 +115,12 @@ impl Route {
 
 impl RouteInfo {
     fn from_msg(m: &RouteMessage) -> RouteInfo {
-        let mut r = RouteInfo {
-            dst: None,
-            via: None,
-            oif: None,
-            table: m.header.table as u32,
-            metric: None,
-        };
+        let mut r = RouteInfo { dst: None, via: None, oif: None, table: m.header.table as u32, metric: None };
         for a in &m.attributes {
             match a {
                 RouteAttribute::Destination(addr) => {
-                    r.dst = route_ip(addr)
-                        .and_then(|ip| IpNet::new(ip, m.header.destination_prefix_length).ok())
+                    r.dst =
+                        route_ip(addr).and_then(|ip| IpNet::new(ip, m.header.destination_prefix_length).ok())
                 }
                 RouteAttribute::Gateway(addr) => r.via = route_ip(addr),
                 RouteAttribute::Via(RouteVia::Inet(ip)) => r.via = Some(IpAddr::V4(*ip)),
@@ -180,28 +164,11 @@ impl Nl {
     /// All routes of one family, all tables (one dump).
     pub async fn routes(&self, v6: bool) -> Result<Vec<RouteInfo>, KernelError> {
         let mut q = RouteMessage::default();
-        q.header.address_family = if v6 {
-            AddressFamily::Inet6
-        } else {
-            AddressFamily::Inet
-        };
+        q.header.address_family = if v6 { AddressFamily::Inet6 } else { AddressFamily::Inet };
         q.header.table = RouteHeader::RT_TABLE_UNSPEC;
-        let msgs: Vec<RouteMessage> = self
-            .handle()
-            .route()
-            .get(q)
-            .execute()
-            .try_collect()
-            .await
-            .map_err(|e| {
-                KernelError::from_rtnl(
-                    if v6 {
-                        "list IPv6 routes"
-                    } else {
-                        "list IPv4 routes"
-                    },
-                    e,
-                )
+        let msgs: Vec<RouteMessage> =
+            self.handle().route().get(q).execute().try_collect().await.map_err(|e| {
+                KernelError::from_rtnl(if v6 { "list IPv6 routes" } else { "list IPv4 routes" }, e)
             })?;
         Ok(msgs.iter().map(RouteInfo::from_msg).collect())
     }
@@ -213,42 +180,28 @@ mod tests {
 
     #[test]
     fn default_v4_route_message() {
-        let r = Route {
-            via: Some("192.0.2.254".parse().unwrap()),
-            metric: Some(50),
-            ..Default::default()
-        };
+        let r = Route { via: Some("192.0.2.254".parse().unwrap()), metric: Some(50), ..Default::default() };
         let m = r.message(Some(7)).unwrap();
         assert_eq!(m.header.address_family, AddressFamily::Inet);
         assert_eq!(m.header.destination_prefix_length, 0);
         assert_eq!(m.header.table, RouteHeader::RT_TABLE_MAIN);
-        assert!(!m
-            .attributes
-            .iter()
-            .any(|a| matches!(a, RouteAttribute::Destination(_))));
+        assert!(!m.attributes.iter().any(|a| matches!(a, RouteAttribute::Destination(_))));
         assert!(m
             .attributes
-            .contains(&RouteAttribute::Gateway(RouteAddress::Inet(
-                "192.0.2.254".parse().unwrap()
-            ))));
+            .contains(&RouteAttribute::Gateway(RouteAddress::Inet("192.0.2.254".parse().unwrap()))));
         assert!(m.attributes.contains(&RouteAttribute::Oif(7)));
         assert!(m.attributes.contains(&RouteAttribute::Priority(50)));
     }
 
     #[test]
     fn prefix_route_is_truncated_and_dev_route_is_link_scope() {
-        let r = Route {
-            dst: Some("198.51.100.7/24".parse().unwrap()),
-            ..Default::default()
-        };
+        let r = Route { dst: Some("198.51.100.7/24".parse().unwrap()), ..Default::default() };
         let m = r.message(Some(3)).unwrap();
         assert_eq!(m.header.destination_prefix_length, 24);
         assert_eq!(m.header.scope, RouteScope::Link);
         assert!(m
             .attributes
-            .contains(&RouteAttribute::Destination(RouteAddress::Inet(
-                "198.51.100.0".parse().unwrap()
-            ))));
+            .contains(&RouteAttribute::Destination(RouteAddress::Inet("198.51.100.0".parse().unwrap()))));
     }
 
     #[test]
@@ -269,12 +222,7 @@ mod tests {
         };
         // v6 dst with v4 gateway is not expressible.
         assert!(bad.message(None).is_err());
-        assert!(Route {
-            dev: Some("eth0".into()),
-            ..Default::default()
-        }
-        .message(Some(1))
-        .is_err());
+        assert!(Route { dev: Some("eth0".into()), ..Default::default() }.message(Some(1)).is_err());
     }
 
     #[test]

@@ -17,12 +17,8 @@ use crate::netns::Netns;
 pub fn sysctl_in(ns: &Netns, key: &str, value: &str) -> io::Result<()> {
     let path = sysctl_path(key)?;
     run_in_netns(ns.as_fd(), || {
-        fs::write(&path, value).map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!("write {value:?} to {}: {e}", path.display()),
-            )
-        })
+        fs::write(&path, value)
+            .map_err(|e| io::Error::new(e.kind(), format!("write {value:?} to {}: {e}", path.display())))
     })
 }
 
@@ -37,16 +33,9 @@ pub fn sysctl_get_in(ns: &Netns, key: &str) -> io::Result<String> {
 }
 
 fn sysctl_path(key: &str) -> io::Result<PathBuf> {
-    let rel = if key.contains('/') {
-        key.trim_start_matches('/').to_string()
-    } else {
-        key.replace('.', "/")
-    };
+    let rel = if key.contains('/') { key.trim_start_matches('/').to_string() } else { key.replace('.', "/") };
     if rel.is_empty() || rel.split('/').any(|c| c.is_empty() || c == "..") {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("invalid sysctl key {key:?}"),
-        ));
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("invalid sysctl key {key:?}")));
     }
     Ok(PathBuf::from("/proc/sys").join(rel))
 }

@@ -8,8 +8,8 @@ use netlink_packet_core::{
     NLM_F_REQUEST,
 };
 use netlink_packet_route::tc::{
-    TcActionAttribute, TcActionMirrorOption, TcActionOption, TcAttribute, TcFilterU32Option,
-    TcHandle, TcMessage, TcMirrorActionType, TcOption,
+    TcActionAttribute, TcActionMirrorOption, TcActionOption, TcAttribute, TcFilterU32Option, TcHandle,
+    TcMessage, TcMirrorActionType, TcOption,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 
@@ -38,10 +38,7 @@ fn tc_error(op: &str, feature: &str, e: rtnetlink::Error) -> KernelError {
     if let rtnetlink::Error::NetlinkError(m) = &e {
         let errno = -m.raw_code();
         if errno == libc::ENOENT || errno == libc::EOPNOTSUPP {
-            return KernelError::Unsupported {
-                op: op.to_string(),
-                feature: feature.to_string(),
-            };
+            return KernelError::Unsupported { op: op.to_string(), feature: feature.to_string() };
         }
     }
     KernelError::from_rtnl(op, e)
@@ -73,9 +70,7 @@ pub(crate) fn redirect_filter_message(from: u32, to: u32) -> Result<TcMessage, S
     let mut action = TcAction::default();
     action.attributes = vec![
         TcActionAttribute::Kind(TcActionMirror::KIND.to_string()),
-        TcActionAttribute::Options(vec![TcActionOption::Mirror(TcActionMirrorOption::Parms(
-            mirror,
-        ))]),
+        TcActionAttribute::Options(vec![TcActionOption::Mirror(TcActionMirrorOption::Parms(mirror))]),
     ];
     let mut msg = TcMessage::with_index(i32::try_from(from).map_err(|e| e.to_string())?);
     msg.header.parent = INGRESS_PARENT.into();
@@ -103,11 +98,7 @@ pub(crate) fn netem_qdisc_message(index: i32, netem: &Netem) -> TcMessage {
 
 impl Nl {
     /// Send one tc request and wait for the ack.
-    async fn tc_request(
-        &self,
-        msg: RouteNetlinkMessage,
-        flags: u16,
-    ) -> Result<(), rtnetlink::Error> {
+    async fn tc_request(&self, msg: RouteNetlinkMessage, flags: u16) -> Result<(), rtnetlink::Error> {
         let mut req = NetlinkMessage::from(msg);
         req.header.flags = NLM_F_REQUEST | NLM_F_ACK | flags;
         let mut handle = self.handle().clone();
@@ -122,8 +113,7 @@ impl Nl {
 
     async fn index_i32(&self, dev: &str) -> Result<i32, KernelError> {
         let idx = self.index_of(dev).await?;
-        i32::try_from(idx)
-            .map_err(|_| KernelError::invalid(format!("look up {dev}"), "ifindex out of range"))
+        i32::try_from(idx).map_err(|_| KernelError::invalid(format!("look up {dev}"), "ifindex out of range"))
     }
 
     /// Patch one direction: every frame arriving on `from_dev` leaves
@@ -155,24 +145,31 @@ impl Nl {
             }
             None => {}
         }
-        let msg =
-            redirect_filter_message(from as u32, to).map_err(|d| KernelError::invalid(&op, d))?;
-        self.tc_request(
-            RouteNetlinkMessage::NewTrafficFilter(msg),
-            NLM_F_CREATE | NLM_F_EXCL,
-        )
-        .await
-        .map_err(|e| tc_error(&op, "u32 classifier or mirred action", e))
+        let msg = redirect_filter_message(from as u32, to).map_err(|d| KernelError::invalid(&op, d))?;
+        self.tc_request(RouteNetlinkMessage::NewTrafficFilter(msg), NLM_F_CREATE | NLM_F_EXCL)
+            .await
+            .map_err(|e| tc_error(&op, "u32 classifier or mirred action", e))
     }
 
     /// Remove `dev`'s ingress qdisc and with it every ingress filter; absent is fine.
     pub async fn clear_ingress(&self, dev: &str) -> Result<(), KernelError> {
-        self.delete_qdisc(dev, TcHandle::INGRESS, TcHandle { major: 0xffff, minor: 0 }, "remove ingress qdisc of")
-            .await
+        self.delete_qdisc(
+            dev,
+            TcHandle::INGRESS,
+            TcHandle { major: 0xffff, minor: 0 },
+            "remove ingress qdisc of",
+        )
+        .await
     }
 
     /// Deletes the qdisc at `parent`/`handle` of `dev`; none there is fine.
-    async fn delete_qdisc(&self, dev: &str, parent: TcHandle, handle: TcHandle, what: &str) -> Result<(), KernelError> {
+    async fn delete_qdisc(
+        &self,
+        dev: &str,
+        parent: TcHandle,
+        handle: TcHandle,
+        what: &str,
+    ) -> Result<(), KernelError> {
         let op = format!("{what} {dev}");
         let idx = self.index_i32(dev).await?;
         let mut msg = TcMessage::with_index(idx);
@@ -219,12 +216,9 @@ impl Nl {
         let op = format!("set netem on {dev}");
         let idx = self.index_i32(dev).await?;
         let msg = netem_qdisc_message(idx, netem);
-        self.tc_request(
-            RouteNetlinkMessage::NewQueueDiscipline(msg),
-            NLM_F_CREATE | NLM_F_REPLACE,
-        )
-        .await
-        .map_err(|e| tc_error(&op, "netem qdisc", e))
+        self.tc_request(RouteNetlinkMessage::NewQueueDiscipline(msg), NLM_F_CREATE | NLM_F_REPLACE)
+            .await
+            .map_err(|e| tc_error(&op, "netem qdisc", e))
     }
 
     /// Remove `dev`'s root qdisc (back to the default); absent is fine.
@@ -245,15 +239,12 @@ impl Nl {
             .try_collect()
             .await
             .map_err(|e| KernelError::from_rtnl(&op, e))?;
-        Ok(all
-            .iter()
-            .filter(|m| m.header.index == idx && m.header.parent == TcHandle::ROOT)
-            .find_map(|m| {
-                m.attributes.iter().find_map(|a| match a {
-                    TcAttribute::Kind(k) => Some(k.clone()),
-                    _ => None,
-                })
-            }))
+        Ok(all.iter().filter(|m| m.header.index == idx && m.header.parent == TcHandle::ROOT).find_map(|m| {
+            m.attributes.iter().find_map(|a| match a {
+                TcAttribute::Kind(k) => Some(k.clone()),
+                _ => None,
+            })
+        }))
     }
 }
 
@@ -298,15 +289,9 @@ mod tests {
         // tc_gen: index, capab, action(4 = STOLEN), refcnt, bindcnt; then
         // eaction (1 = TCA_EGRESS_REDIR), ifindex.
         let gen: Vec<u8> = [0u32.to_ne_bytes(), 0u32.to_ne_bytes(), 4i32.to_ne_bytes()].concat();
-        assert!(
-            buf.windows(gen.len()).any(|w| w == gen),
-            "STOLEN in {buf:?}"
-        );
+        assert!(buf.windows(gen.len()).any(|w| w == gen), "STOLEN in {buf:?}");
         let tail: Vec<u8> = [1i32.to_ne_bytes(), 9u32.to_ne_bytes()].concat();
-        assert!(
-            buf.windows(tail.len()).any(|w| w == tail),
-            "eaction+ifindex in {buf:?}"
-        );
+        assert!(buf.windows(tail.len()).any(|w| w == tail), "eaction+ifindex in {buf:?}");
         assert!(buf.windows(7).any(|w| w == b"mirred\0"));
     }
 

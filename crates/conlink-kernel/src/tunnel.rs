@@ -93,10 +93,7 @@ impl Nl {
         let op = format!("create {} {name}", kind.as_str());
         check_ifname(&op, name)?;
         if vni >= 1 << 24 {
-            return Err(KernelError::invalid(
-                op,
-                format!("vni {vni} does not fit 24 bits"),
-            ));
+            return Err(KernelError::invalid(op, format!("vni {vni} does not fit 24 bits")));
         }
         let msg = tunnel_message(kind, name, vni, remote, master, mtu);
         self.create_link(&op, kind.as_str(), msg).await
@@ -124,9 +121,7 @@ mod tests {
         );
         let (kind, data) = info_data(&m);
         assert_eq!(kind, "vxlan");
-        let InfoData::Vxlan(v) = data else {
-            panic!("{data:?}")
-        };
+        let InfoData::Vxlan(v) = data else { panic!("{data:?}") };
         assert!(v.contains(&InfoVxlan::Id(42)));
         assert!(
             v.contains(&InfoVxlan::Group("198.51.100.2".parse().unwrap())),
@@ -136,30 +131,18 @@ mod tests {
         assert!(v.contains(&InfoVxlan::Learning(true)));
         assert!(m.attributes.contains(&LinkAttribute::Controller(5)));
         assert!(m.attributes.contains(&LinkAttribute::Mtu(1450)));
-        assert!(m
-            .attributes
-            .contains(&LinkAttribute::IfName("vxlan-42".into())));
+        assert!(m.attributes.contains(&LinkAttribute::IfName("vxlan-42".into())));
         assert!(m.header.flags.contains(LinkFlags::Up));
     }
 
     #[test]
     fn geneve_message_v6_remote() {
-        let m = tunnel_message(
-            TunnelKind::Geneve,
-            "geneve-7",
-            7,
-            "2001:db8::2".parse().unwrap(),
-            None,
-            None,
-        );
+        let m = tunnel_message(TunnelKind::Geneve, "geneve-7", 7, "2001:db8::2".parse().unwrap(), None, None);
         let (kind, data) = info_data(&m);
         assert_eq!(kind, "geneve");
         assert_eq!(
             data,
-            InfoData::Geneve(vec![
-                InfoGeneve::Id(7),
-                InfoGeneve::Remote6("2001:db8::2".parse().unwrap())
-            ])
+            InfoData::Geneve(vec![InfoGeneve::Id(7), InfoGeneve::Remote6("2001:db8::2".parse().unwrap())])
         );
         assert!(TunnelKind::parse("gre").unwrap_err().contains("gre"));
     }

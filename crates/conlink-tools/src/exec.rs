@@ -12,10 +12,7 @@ use std::process::Command;
 
 /// Shows an argv the way a person would type it (for log lines only).
 pub fn display(argv: &[OsString]) -> String {
-    argv.iter()
-        .map(|a| a.to_string_lossy())
-        .collect::<Vec<_>>()
-        .join(" ")
+    argv.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" ")
 }
 
 /// Execs `argv`; only returns (with a shell-like exit code) if exec failed.

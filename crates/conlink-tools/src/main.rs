@@ -35,9 +35,7 @@ fn select_tool(mut argv: Vec<OsString>) -> Option<(&'static str, Vec<OsString>)>
         return None;
     }
     let argv0 = argv.remove(0);
-    let base = Path::new(&argv0)
-        .file_name()
-        .map(|b| b.to_string_lossy().into_owned());
+    let base = Path::new(&argv0).file_name().map(|b| b.to_string_lossy().into_owned());
     if let Some(tool) = base.and_then(|b| TOOLS.iter().find(|t| **t == b)) {
         return Some((tool, argv));
     }

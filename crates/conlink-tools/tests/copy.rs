@@ -35,37 +35,15 @@ fn overlays_tree_keeping_modes_dotfiles_and_symlinks() {
 
     let out = run(tool("copy").arg(&src).arg(&dst));
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(
-        fs::read_to_string(dst.join("a/b/c/deep.txt")).unwrap(),
-        "deep\n",
-        "overwritten"
-    );
-    assert_eq!(
-        fs::read_to_string(dst.join(".hidden/.dotfile")).unwrap(),
-        "dot\n"
-    );
-    assert_eq!(
-        fs::read_to_string(dst.join("keep.txt")).unwrap(),
-        "untouched\n",
-        "overlay keeps other files"
-    );
-    assert_eq!(
-        fs::read_to_string(dst.join("readonly")).unwrap(),
-        "new\n",
-        "read-only target replaced"
-    );
+    assert_eq!(fs::read_to_string(dst.join("a/b/c/deep.txt")).unwrap(), "deep\n", "overwritten");
+    assert_eq!(fs::read_to_string(dst.join(".hidden/.dotfile")).unwrap(), "dot\n");
+    assert_eq!(fs::read_to_string(dst.join("keep.txt")).unwrap(), "untouched\n", "overlay keeps other files");
+    assert_eq!(fs::read_to_string(dst.join("readonly")).unwrap(), "new\n", "read-only target replaced");
     assert_eq!(mode(&dst.join("run.sh")), 0o755);
     assert_eq!(mode(&dst.join("secret")), 0o600);
     assert_eq!(mode(&dst.join("readonly")), 0o444);
-    assert_eq!(
-        fs::read_link(dst.join("link")).unwrap(),
-        Path::new("a/b/c/deep.txt")
-    );
-    assert!(
-        stderr(&out).contains("Copied 5 files, 1 symlinks"),
-        "{}",
-        stderr(&out)
-    );
+    assert_eq!(fs::read_link(dst.join("link")).unwrap(), Path::new("a/b/c/deep.txt"));
+    assert!(stderr(&out).contains("Copied 5 files, 1 symlinks"), "{}", stderr(&out));
 }
 
 #[test]
@@ -73,12 +51,7 @@ fn creates_missing_destination_and_runs_command() {
     let tmp = TempDir::new("copy-exec");
     let (src, dst) = (tmp.join("src"), tmp.join("new/dst"));
     write(&src, "f", "hello\n");
-    let out = run(tool("copy")
-        .arg(&src)
-        .arg(&dst)
-        .arg("--")
-        .arg("cat")
-        .arg(dst.join("f")));
+    let out = run(tool("copy").arg(&src).arg(&dst).arg("--").arg("cat").arg(dst.join("f")));
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "hello\n");
 }
@@ -88,11 +61,7 @@ fn template_replaces_env_vars_and_warns_on_unknown() {
     let tmp = TempDir::new("copy-tpl");
     let (src, dst) = (tmp.join("src"), tmp.join("dst"));
     write(&src, "dir1/dir2/file2", "{{VAL2}}\n");
-    write(
-        &src,
-        "conf",
-        "host={{HOST_X}} path={{P}} missing={{NOT_SET_XYZ}} plain={ x }\n",
-    );
+    write(&src, "conf", "host={{HOST_X}} path={{P}} missing={{NOT_SET_XYZ}} plain={ x }\n");
     fs::set_permissions(src.join("conf"), fs::Permissions::from_mode(0o640)).unwrap();
     let out = run(tool("copy")
         .arg("-T")
@@ -103,20 +72,14 @@ fn template_replaces_env_vars_and_warns_on_unknown() {
         .env("P", "/a/b&c")
         .env_remove("NOT_SET_XYZ"));
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(
-        fs::read_to_string(dst.join("dir1/dir2/file2")).unwrap(),
-        "val2\n"
-    );
+    assert_eq!(fs::read_to_string(dst.join("dir1/dir2/file2")).unwrap(), "val2\n");
     assert_eq!(
         fs::read_to_string(dst.join("conf")).unwrap(),
         "host=web path=/a/b&c missing={{NOT_SET_XYZ}} plain={ x }\n"
     );
     assert_eq!(mode(&dst.join("conf")), 0o640);
     let err = stderr(&out);
-    assert!(
-        err.contains("warning") && err.contains("{{NOT_SET_XYZ}}"),
-        "{err}"
-    );
+    assert!(err.contains("warning") && err.contains("{{NOT_SET_XYZ}}"), "{err}");
     assert!(err.contains("Replaced '{{VAL2}}'"), "{err}");
 }
 

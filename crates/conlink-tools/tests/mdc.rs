@@ -11,11 +11,7 @@ use std::process::Command;
 
 /// Modes: base; a, b (both need base); top (needs a and b): a diamond.
 fn diamond(dir: &Path) {
-    write(
-        dir,
-        "modes/base/compose.yaml",
-        "services: {r0: {image: alpine}}\n",
-    );
+    write(dir, "modes/base/compose.yaml", "services: {r0: {image: alpine}}\n");
     write(dir, "modes/base/env", "FOO=base\nONLY_BASE=1");
     write(dir, "modes/base/svc1/files/etc/conf1", "from base\n");
     write(dir, "modes/base/svc2/files/etc/conf2", "base conf2\n");
@@ -33,13 +29,7 @@ fn diamond(dir: &Path) {
 fn mdc(dir: &Path) -> Command {
     let mut cmd = tool("mdc");
     cmd.current_dir(dir);
-    for var in [
-        "MODES_DIR",
-        "ENV_FILE",
-        "MDC_FILES_DIR",
-        "DOCKER_COMPOSE",
-        "VERBOSE",
-    ] {
+    for var in ["MODES_DIR", "ENV_FILE", "MDC_FILES_DIR", "DOCKER_COMPOSE", "VERBOSE"] {
         cmd.env_remove(var);
     }
     cmd
@@ -47,9 +37,7 @@ fn mdc(dir: &Path) -> Command {
 
 /// Value of the last assignment of `name` (how compose reads an env file).
 fn env_value(env: &str, name: &str) -> Option<String> {
-    env.lines()
-        .rev()
-        .find_map(|l| l.strip_prefix(&format!("{name}=")).map(String::from))
+    env.lines().rev().find_map(|l| l.strip_prefix(&format!("{name}=")).map(String::from))
 }
 
 #[test]
@@ -58,39 +46,20 @@ fn diamond_resolves_each_mode_once_dependencies_first() {
     diamond(tmp.path());
     let out = run(mdc(tmp.path()).arg("top"));
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("MODES: base a b top"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("MODES: base a b top"), "{}", stderr(&out));
     let env = fs::read_to_string(tmp.join(".env")).unwrap();
     assert_eq!(
         env_value(&env, "COMPOSE_FILE").unwrap(),
         "./.compose-empty.yaml:./modes/base/compose.yaml:./modes/a/docker-compose.yml:./modes/top/compose.yml"
     );
-    assert_eq!(
-        env_value(&env, "COMPOSE_PROFILES").unwrap(),
-        "MODE_base,MODE_a,MODE_b,MODE_top"
-    );
-    assert_eq!(
-        env_value(&env, "MDC_MODE_DIRS").unwrap(),
-        "\"./modes/base,./modes/a,./modes/b,./modes/top\""
-    );
+    assert_eq!(env_value(&env, "COMPOSE_PROFILES").unwrap(), "MODE_base,MODE_a,MODE_b,MODE_top");
+    assert_eq!(env_value(&env, "MDC_MODE_DIRS").unwrap(), "\"./modes/base,./modes/a,./modes/b,./modes/top\"");
     let canon = fs::canonicalize(tmp.path()).unwrap();
-    assert_eq!(
-        env_value(&env, "COMPOSE_DIR").unwrap(),
-        canon.to_string_lossy()
-    );
+    assert_eq!(env_value(&env, "COMPOSE_DIR").unwrap(), canon.to_string_lossy());
     for m in ["base", "a", "b", "top"] {
-        assert_eq!(
-            env_value(&env, &format!("MDC_MODE_{m}")).as_deref(),
-            Some("enabled")
-        );
+        assert_eq!(env_value(&env, &format!("MDC_MODE_{m}")).as_deref(), Some("enabled"));
     }
-    assert_eq!(
-        fs::read_to_string(tmp.join(".compose-empty.yaml")).unwrap(),
-        "services: {}\n"
-    );
+    assert_eq!(fs::read_to_string(tmp.join(".compose-empty.yaml")).unwrap(), "services: {}\n");
     assert!(!tmp.join(".env-mdc-tmp").exists());
 }
 
@@ -102,16 +71,12 @@ fn env_files_concatenated_in_order_later_wins() {
     assert!(out.status.success(), "{}", stderr(&out));
     let env = fs::read_to_string(tmp.join(".env")).unwrap();
     assert_eq!(env_value(&env, "FOO").unwrap(), "top");
-    assert_eq!(
-        env_value(&env, "ONLY_BASE").unwrap(),
-        "1",
-        "file without final newline kept intact"
-    );
+    assert_eq!(env_value(&env, "ONLY_BASE").unwrap(), "1", "file without final newline kept intact");
     let foos: Vec<&str> = env.lines().filter(|l| l.starts_with("FOO=")).collect();
     assert_eq!(foos, ["FOO=base", "FOO=a", "FOO=top"]);
-    assert!(env.contains(
-        "### mdc begin mode a (./modes/a/.env)\nFOO=a\n### mdc end mode a (./modes/a/.env)\n"
-    ));
+    assert!(
+        env.contains("### mdc begin mode a (./modes/a/.env)\nFOO=a\n### mdc end mode a (./modes/a/.env)\n")
+    );
     // Requested order is kept for independent modes.
     let out = run(mdc(tmp.path()).arg("b,a"));
     assert!(out.status.success());
@@ -126,29 +91,14 @@ fn files_tree_rebuilt_later_modes_override() {
     let out = run(mdc(tmp.path()).arg("top"));
     assert!(out.status.success(), "{}", stderr(&out));
     let files = tmp.join(".files");
-    assert_eq!(
-        fs::read_to_string(files.join("svc1/etc/conf1")).unwrap(),
-        "from top\n"
-    );
-    assert_eq!(
-        fs::read_to_string(files.join("svc2/etc/conf2")).unwrap(),
-        "base conf2\n"
-    );
-    assert_eq!(
-        fs::read_to_string(files.join("svc1/.hidden")).unwrap(),
-        "dot\n"
-    );
-    assert!(
-        !files.join("stale").exists(),
-        ".files must be rebuilt from scratch"
-    );
+    assert_eq!(fs::read_to_string(files.join("svc1/etc/conf1")).unwrap(), "from top\n");
+    assert_eq!(fs::read_to_string(files.join("svc2/etc/conf2")).unwrap(), "base conf2\n");
+    assert_eq!(fs::read_to_string(files.join("svc1/.hidden")).unwrap(), "dot\n");
+    assert!(!files.join("stale").exists(), ".files must be rebuilt from scratch");
     // Only base: conf1 comes from base.
     let out = run(mdc(tmp.path()).arg("base"));
     assert!(out.status.success());
-    assert_eq!(
-        fs::read_to_string(files.join("svc1/etc/conf1")).unwrap(),
-        "from base\n"
-    );
+    assert_eq!(fs::read_to_string(files.join("svc1/etc/conf1")).unwrap(), "from base\n");
 }
 
 #[test]
@@ -159,11 +109,7 @@ fn cycle_is_an_error_with_its_path() {
     write(tmp.path(), "modes/z/deps", "x");
     let out = run(mdc(tmp.path()).arg("x"));
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("dependency cycle: x -> y -> z -> x"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("dependency cycle: x -> y -> z -> x"), "{}", stderr(&out));
     assert!(!tmp.join(".env").exists());
 }
 
@@ -173,11 +119,7 @@ fn unknown_mode_is_an_error() {
     write(tmp.path(), "modes/a/deps", "ghost");
     let out = run(mdc(tmp.path()).arg("a"));
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("mode 'ghost' not found"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("mode 'ghost' not found"), "{}", stderr(&out));
     assert!(stderr(&out).contains("required by mode 'a'"));
 }
 
@@ -188,19 +130,12 @@ fn refuses_to_wipe_current_dir() {
     for bad in [".", "./", "/", ".."] {
         let out = run(mdc(tmp.path()).env("MDC_FILES_DIR", bad).arg("base"));
         assert_eq!(out.status.code(), Some(1), "{bad}");
-        assert!(
-            stderr(&out).contains("refusing to wipe"),
-            "{}",
-            stderr(&out)
-        );
+        assert!(stderr(&out).contains("refusing to wipe"), "{}", stderr(&out));
     }
     let abs = fs::canonicalize(tmp.path()).unwrap();
     let out = run(mdc(tmp.path()).env("MDC_FILES_DIR", &abs).arg("base"));
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        tmp.join("modes/base/env").exists(),
-        "nothing may be deleted"
-    );
+    assert!(tmp.join("modes/base/env").exists(), "nothing may be deleted");
 }
 
 #[test]
@@ -217,62 +152,35 @@ fn settings_from_environment() {
         .arg("my-web"));
     assert!(out.status.success(), "{}", stderr(&out));
     let env = fs::read_to_string(tmp.join("out/my.env")).unwrap();
-    assert_eq!(
-        env_value(&env, "MDC_MODE_my_web").as_deref(),
-        Some("enabled")
-    );
+    assert_eq!(env_value(&env, "MDC_MODE_my_web").as_deref(), Some("enabled"));
     assert_eq!(
         env_value(&env, "COMPOSE_FILE").unwrap(),
         "./.compose-empty.yaml:my-modes/my-web/compose.yaml"
     );
     let canon = fs::canonicalize(tmp.join("out")).unwrap();
-    assert_eq!(
-        env_value(&env, "COMPOSE_DIR").unwrap(),
-        canon.to_string_lossy()
-    );
-    assert_eq!(
-        fs::read_to_string(tmp.join("out/files/web/index.html")).unwrap(),
-        "hi\n"
-    );
-    assert!(
-        stderr(&out).contains("COMPOSE_PROFILES: MODE_my-web"),
-        "VERBOSE output: {}",
-        stderr(&out)
-    );
+    assert_eq!(env_value(&env, "COMPOSE_DIR").unwrap(), canon.to_string_lossy());
+    assert_eq!(fs::read_to_string(tmp.join("out/files/web/index.html")).unwrap(), "hi\n");
+    assert!(stderr(&out).contains("COMPOSE_PROFILES: MODE_my-web"), "VERBOSE output: {}", stderr(&out));
 }
 
 #[test]
 fn runs_compose_with_env_file_and_args() {
     let tmp = TempDir::new("mdc-compose");
     diamond(tmp.path());
-    let stub = write(
-        tmp.path(),
-        "stub-compose",
-        "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$STUB_OUT\"\nexit 3\n",
-    );
+    let stub =
+        write(tmp.path(), "stub-compose", "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$STUB_OUT\"\nexit 3\n");
     fs::set_permissions(&stub, fs::Permissions::from_mode(0o755)).unwrap();
     let record = tmp.join("args");
     let out = run(mdc(tmp.path())
         .env("DOCKER_COMPOSE", format!("{} compose", stub.display()))
         .env("STUB_OUT", &record)
         .args(["top", "up", "-d", "--scale", "node=2", "a b"]));
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "compose's exit status is mdc's: {}",
-        stderr(&out)
-    );
+    assert_eq!(out.status.code(), Some(3), "compose's exit status is mdc's: {}", stderr(&out));
     let args = fs::read_to_string(&record).unwrap();
-    assert_eq!(
-        args,
-        "compose\n--env-file\n.env\nup\n-d\n--scale\nnode=2\na b\n"
-    );
+    assert_eq!(args, "compose\n--env-file\n.env\nup\n-d\n--scale\nnode=2\na b\n");
     // Without compose args nothing is run.
     fs::remove_file(&record).unwrap();
-    let out = run(mdc(tmp.path())
-        .env("DOCKER_COMPOSE", &stub)
-        .env("STUB_OUT", &record)
-        .arg("top"));
+    let out = run(mdc(tmp.path()).env("DOCKER_COMPOSE", &stub).env("STUB_OUT", &record).arg("top"));
     assert!(out.status.success());
     assert!(!record.exists());
 }

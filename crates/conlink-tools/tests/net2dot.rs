@@ -8,18 +8,11 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
 fn pipe(cmd: &mut Command, input: &[u8]) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     child.stdin.take().unwrap().write_all(input).unwrap();
     child.wait_with_output().unwrap()
 }
@@ -34,17 +27,11 @@ fn net2dot(fixture_name: &str) -> String {
 /// `dot -Tsvg` on `graph`; None (with the reason printed) if dot is missing.
 fn render_svg(graph: &str) -> Option<String> {
     if Command::new("dot").arg("-V").output().is_err() {
-        eprintln!(
-            "SKIP dot -Tsvg check: graphviz 'dot' is not installed (apt-get install -y graphviz)"
-        );
+        eprintln!("SKIP dot -Tsvg check: graphviz 'dot' is not installed (apt-get install -y graphviz)");
         return None;
     }
     let out = pipe(Command::new("dot").arg("-Tsvg"), graph.as_bytes());
-    assert!(
-        out.status.success(),
-        "dot rejected the graph: {}\n{graph}",
-        stderr(&out)
-    );
+    assert!(out.status.success(), "dot rejected the graph: {}\n{graph}", stderr(&out));
     Some(stdout(&out))
 }
 
@@ -53,76 +40,38 @@ fn test1_topology() {
     let dot = net2dot("test1-show-config.json");
     assert!(dot.starts_with("digraph conlink {"));
     for b in ["s1", "s2", "s3"] {
-        assert!(
-            dot.contains(&format!("\"bridge:{b}\" [label=\"bridge {b}\\n(linux)\"")),
-            "{dot}"
-        );
+        assert!(dot.contains(&format!("\"bridge:{b}\" [label=\"bridge {b}\\n(linux)\"")), "{dot}");
     }
     for s in ["h1", "h2", "h3", "r0"] {
-        assert!(
-            dot.contains(&format!("\"service:{s}\" [label=\"service {s}\"")),
-            "{dot}"
-        );
+        assert!(dot.contains(&format!("\"service:{s}\" [label=\"service {s}\"")), "{dot}");
     }
-    assert!(
-        dot.contains("\"service:h1\" -> \"bridge:s1\" [label=\"eth0\\n192.168.1.100/24\"]"),
-        "{dot}"
-    );
-    assert!(
-        dot.contains("\"service:r0\" -> \"bridge:s3\" [label=\"eth-s3\\n10.0.0.1/8\"]"),
-        "{dot}"
-    );
+    assert!(dot.contains("\"service:h1\" -> \"bridge:s1\" [label=\"eth0\\n192.168.1.100/24\"]"), "{dot}");
+    assert!(dot.contains("\"service:r0\" -> \"bridge:s3\" [label=\"eth-s3\\n10.0.0.1/8\"]"), "{dot}");
     assert_eq!(dot.matches(" -> ").count(), 6, "one edge per link");
     if let Some(svg) = render_svg(&dot) {
-        assert!(
-            svg.contains("<svg") && svg.contains("service h1") && svg.contains("192.168.1.100/24")
-        );
+        assert!(svg.contains("<svg") && svg.contains("service h1") && svg.contains("192.168.1.100/24"));
     }
 }
 
 #[test]
 fn tunnels_host_parents_dummy_and_quoting() {
     let dot = net2dot("mixed-show-config.json");
-    assert!(
-        dot.contains("\"bridge:s1\" [label=\"bridge s1\\n(ovs)\""),
-        "{dot}"
-    );
-    assert!(
-        dot.contains("\"remote:192.0.2.2\" [label=\"remote host 192.0.2.2\""),
-        "{dot}"
-    );
+    assert!(dot.contains("\"bridge:s1\" [label=\"bridge s1\\n(ovs)\""), "{dot}");
+    assert!(dot.contains("\"remote:192.0.2.2\" [label=\"remote host 192.0.2.2\""), "{dot}");
     assert!(
         dot.contains("\"tunnel:geneve-1001\" -> \"remote:192.0.2.2\" [label=\"geneve vni 1001\"]"),
         "{dot}"
     );
     assert!(dot.contains("subgraph cluster_host"), "{dot}");
+    assert!(dot.contains("\"host:enp0s3\" [label=\"host interface enp0s3\""), "{dot}");
     assert!(
-        dot.contains("\"host:enp0s3\" [label=\"host interface enp0s3\""),
+        dot.contains("\"service:mv\" -> \"host:enp0s3\" [label=\"macvlan eth0\\n198.51.100.10/24\"]"),
         "{dot}"
     );
-    assert!(
-        dot.contains(
-            "\"service:mv\" -> \"host:enp0s3\" [label=\"macvlan eth0\\n198.51.100.10/24\"]"
-        ),
-        "{dot}"
-    );
-    assert!(
-        dot.contains("[label=\"vlan eth1 (vlan 5)\\n203.0.113.10/24\"]"),
-        "{dot}"
-    );
-    assert!(
-        dot.contains("[label=\"dummy dummy0\\n2001:db8::1/64\"]"),
-        "{dot}"
-    );
-    assert!(
-        dot.contains("\"container:node-\\\"quoted\\\"\""),
-        "quotes escaped: {dot}"
-    );
-    assert_eq!(
-        dot.matches("[label=\"host interface enp0s3\"").count(),
-        1,
-        "host parent drawn once"
-    );
+    assert!(dot.contains("[label=\"vlan eth1 (vlan 5)\\n203.0.113.10/24\"]"), "{dot}");
+    assert!(dot.contains("[label=\"dummy dummy0\\n2001:db8::1/64\"]"), "{dot}");
+    assert!(dot.contains("\"container:node-\\\"quoted\\\"\""), "quotes escaped: {dot}");
+    assert_eq!(dot.matches("[label=\"host interface enp0s3\"").count(), 1, "host parent drawn once");
     if let Some(svg) = render_svg(&dot) {
         assert!(svg.contains("remote host 192.0.2.2") && svg.contains("host interface enp0s3"));
     }

@@ -61,14 +61,8 @@ fn podman_uses_its_socket_and_env_settings() {
     assert!(out.status.success(), "{}", stderr(&out));
     let cmd = stdout(&out);
     assert!(cmd.starts_with("podman run "), "{cmd}");
-    assert!(
-        cmd.contains("-v /var/run/podman/podman.sock:/var/run/podman/podman.sock "),
-        "{cmd}"
-    );
-    assert!(
-        cmd.contains(" conlink /bin/conlink --network-file /root/net.yaml"),
-        "{cmd}"
-    );
+    assert!(cmd.contains("-v /var/run/podman/podman.sock:/var/run/podman/podman.sock "), "{cmd}");
+    assert!(cmd.contains(" conlink /bin/conlink --network-file /root/net.yaml"), "{cmd}");
 }
 
 #[test]
@@ -76,21 +70,10 @@ fn errors_are_clear() {
     let out = start(&["--dry-run", "--docker"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("--network-file is required"));
-    let out = start(&[
-        "--dry-run",
-        "--docker",
-        "--network-file",
-        "/nonexistent/net.yaml",
-    ]);
+    let out = start(&["--dry-run", "--docker", "--network-file", "/nonexistent/net.yaml"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("network file not found"));
-    let out = start(&[
-        "--dry-run",
-        "--engine",
-        "lxc",
-        "--network-file",
-        "/dev/null",
-    ]);
+    let out = start(&["--dry-run", "--engine", "lxc", "--network-file", "/dev/null"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("unknown engine 'lxc'"));
 }

@@ -20,24 +20,12 @@ fn interface_exists_then_runs_command() {
 #[test]
 fn missing_interface_times_out_with_message() {
     let t = Instant::now();
-    let out = run(tool("wait").args([
-        "-s",
-        "0.1",
-        "--timeout",
-        "0.5",
-        "-i",
-        "nosuchif0",
-        "--",
-        "echo",
-        "ran",
-    ]));
+    let out =
+        run(tool("wait").args(["-s", "0.1", "--timeout", "0.5", "-i", "nosuchif0", "--", "echo", "ran"]));
     assert_eq!(out.status.code(), Some(1));
     assert!(t.elapsed() < Duration::from_secs(5));
     let err = stderr(&out);
-    assert!(
-        err.contains("timed out") && err.contains("interface 'nosuchif0' to exist"),
-        "{err}"
-    );
+    assert!(err.contains("timed out") && err.contains("interface 'nosuchif0' to exist"), "{err}");
     assert!(err.contains("Waiting for interface 'nosuchif0'"), "{err}");
     assert_eq!(stdout(&out), "", "command must not run");
 }
@@ -50,10 +38,7 @@ fn interface_with_ip() -> Option<String> {
         return line.split_whitespace().next().map(String::from);
     }
     let inet6 = std::fs::read_to_string("/proc/net/if_inet6").unwrap_or_default();
-    inet6
-        .lines()
-        .any(|l| l.ends_with(" lo"))
-        .then(|| "lo".to_string())
+    inet6.lines().any(|l| l.ends_with(" lo")).then(|| "lo".to_string())
 }
 
 #[test]
@@ -71,11 +56,7 @@ fn interface_with_ip_is_met() {
 fn interface_without_ip_times_out() {
     let out = run(tool("wait").args(["-s", "0.1", "--timeout", "0.3", "-I", "nosuchif0"]));
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("interface 'nosuchif0' to have an IP"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("interface 'nosuchif0' to have an IP"), "{}", stderr(&out));
 }
 
 #[test]
@@ -88,15 +69,10 @@ fn file_that_appears_later() {
         std::fs::write(f2, "").unwrap();
     });
     let t = Instant::now();
-    let out = run(tool("wait")
-        .args(["-s", "0.1", "--timeout", "10", "-f"])
-        .arg(&file));
+    let out = run(tool("wait").args(["-s", "0.1", "--timeout", "10", "-f"]).arg(&file));
     writer.join().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        t.elapsed() >= Duration::from_millis(400),
-        "returned before the file existed"
-    );
+    assert!(t.elapsed() >= Duration::from_millis(400), "returned before the file existed");
     assert!(stderr(&out).contains("exists"));
 }
 
@@ -104,21 +80,11 @@ fn file_that_appears_later() {
 fn first_unmet_condition_is_named() {
     let dir = TempDir::new("wait-order");
     let (a, b) = (dir.join("a"), dir.join("b"));
-    let out = run(tool("wait")
-        .args(["-s", "0.1", "--timeout", "0.3", "-f"])
-        .arg(&a)
-        .arg("-f")
-        .arg(&b));
+    let out = run(tool("wait").args(["-s", "0.1", "--timeout", "0.3", "-f"]).arg(&a).arg("-f").arg(&b));
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(
-        err.contains(&format!("file '{}' to exist", a.display())),
-        "{err}"
-    );
-    assert!(
-        !err.contains(&format!("'{}'", b.display())),
-        "second condition must not be checked yet: {err}"
-    );
+    assert!(err.contains(&format!("file '{}' to exist", a.display())), "{err}");
+    assert!(!err.contains(&format!("'{}'", b.display())), "second condition must not be checked yet: {err}");
 }
 
 #[test]
@@ -148,48 +114,24 @@ fn tcp_listener_on_loopback() {
 
 #[test]
 fn tcp_listener_that_starts_later() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let server = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(400));
         let l = TcpListener::bind(("127.0.0.1", port)).unwrap();
         let _ = l.accept();
     });
-    let out = run(tool("wait").args([
-        "-s",
-        "0.1",
-        "--timeout",
-        "5",
-        "-t",
-        &format!("127.0.0.1:{port}"),
-    ]));
+    let out = run(tool("wait").args(["-s", "0.1", "--timeout", "5", "-t", &format!("127.0.0.1:{port}")]));
     server.join().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
 #[test]
 fn closed_port_times_out() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let out = run(tool("wait").args([
-        "-s",
-        "0.1",
-        "--timeout",
-        "0.5",
-        "-t",
-        &format!("127.0.0.1:{port}"),
-    ]));
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let out = run(tool("wait").args(["-s", "0.1", "--timeout", "0.5", "-t", &format!("127.0.0.1:{port}")]));
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).contains(&format!(
-            "TCP listener at '127.0.0.1:{port}' to be reachable"
-        )),
+        stderr(&out).contains(&format!("TCP listener at '127.0.0.1:{port}' to be reachable")),
         "{}",
         stderr(&out)
     );
@@ -203,18 +145,12 @@ fn command_until_success_and_timeout() {
     let cmd = format!("echo x >> {0}; [ $(wc -l < {0}) -ge 3 ]", counter.display());
     let out = run(tool("wait").args(["-s", "0.05", "--timeout", "5", "-c", &cmd]));
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(
-        std::fs::read_to_string(&counter).unwrap().lines().count(),
-        3
-    );
+    assert_eq!(std::fs::read_to_string(&counter).unwrap().lines().count(), 3);
 
     let t = Instant::now();
     let out = run(tool("wait").args(["-s", "0.1", "--timeout", "0.5", "-c", "sleep 30"]));
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        t.elapsed() < Duration::from_secs(5),
-        "hung command must be stopped at the deadline"
-    );
+    assert!(t.elapsed() < Duration::from_secs(5), "hung command must be stopped at the deadline");
     assert!(stderr(&out).contains("command 'sleep 30' to succeed"));
 }
 
@@ -250,12 +186,7 @@ fn umask_is_applied_before_exec() {
 
 #[test]
 fn bad_usage_exits_2() {
-    for args in [
-        &["-x", "1"][..],
-        &["-i"],
-        &["-t", "nohost"],
-        &["--timeout", "soon"],
-    ] {
+    for args in [&["-x", "1"][..], &["-i"], &["-t", "nohost"], &["--timeout", "soon"]] {
         let out = run(tool("wait").args(args));
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(stderr(&out).contains("Usage: wait"));

@@ -162,8 +162,20 @@ mod tests {
 
     #[test]
     fn files_are_repeatable_and_take_several_values() {
-        let cli = parse(&["--network-file", "a.yaml", "b.yaml", "--compose-file", "c.yaml", "--network-file", "d:e"]).unwrap();
-        assert_eq!(cli.network_file, vec![PathBuf::from("a.yaml"), PathBuf::from("b.yaml"), PathBuf::from("d:e")]);
+        let cli = parse(&[
+            "--network-file",
+            "a.yaml",
+            "b.yaml",
+            "--compose-file",
+            "c.yaml",
+            "--network-file",
+            "d:e",
+        ])
+        .unwrap();
+        assert_eq!(
+            cli.network_file,
+            vec![PathBuf::from("a.yaml"), PathBuf::from("b.yaml"), PathBuf::from("d:e")]
+        );
         assert_eq!(cli.compose_file, vec![PathBuf::from("c.yaml")]);
     }
 
@@ -172,7 +184,8 @@ mod tests {
         let e = parse(&["--network-file", "a", "--default-bridge-mode", "foo"]).unwrap_err();
         assert!(e.to_string().contains("unknown bridge mode"), "{e}");
         assert!(parse(&["--network-file", "a", "--default-mtu", "70000"]).is_err());
-        let cli = parse(&["--network-file", "a", "--default-bridge-mode", "patch", "--default-mtu", "5111"]).unwrap();
+        let cli = parse(&["--network-file", "a", "--default-bridge-mode", "patch", "--default-mtu", "5111"])
+            .unwrap();
         assert_eq!(cli.default_bridge_mode, BridgeMode::Patch);
         assert_eq!(cli.default_mtu, 5111);
     }

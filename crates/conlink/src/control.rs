@@ -17,9 +17,17 @@ pub fn default_socket(netns: &str) -> std::path::PathBuf {
 pub enum Request {
     Status,
     /// Set (`netem: Some`) or clear (`None`) a link's impairment.
-    Netem { container: String, dev: String, netem: Option<String> },
+    Netem {
+        container: String,
+        dev: String,
+        netem: Option<String>,
+    },
     /// Administrative state of a link (down simulates a cut cable).
-    Link { container: String, dev: String, up: bool },
+    Link {
+        container: String,
+        dev: String,
+        up: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

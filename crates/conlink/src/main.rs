@@ -57,7 +57,10 @@ fn main() -> ExitCode {
         }
     };
     if cli.show_config || matches!(cli.command, Some(Command::ShowConfig)) {
-        println!("{}", serde_json::to_string_pretty(&show_config(&cfg)).expect("JSON values always serialise"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&show_config(&cfg)).expect("JSON values always serialise")
+        );
         return ExitCode::SUCCESS;
     }
 

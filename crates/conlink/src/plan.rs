@@ -3,7 +3,8 @@
 //! Pure: no I/O, so matching, naming and replica increments are unit-tested here.
 
 use conlink_config::{
-    increment_ip, outer_dev_name, BridgeMode, Forward, Link, LinkType, MacAddr, NetworkConfig, RouteSpec, Target,
+    increment_ip, outer_dev_name, BridgeMode, Forward, Link, LinkType, MacAddr, NetworkConfig, RouteSpec,
+    Target,
 };
 use ipnet::IpNet;
 use std::net::IpAddr;
@@ -82,7 +83,9 @@ pub fn plan_container(cfg: &NetworkConfig, facts: &ContainerFacts, scope: &Proje
     cfg.links
         .iter()
         .enumerate()
-        .filter_map(|(i, link)| match_target(&link.target, facts, scope).map(|n| plan_link(cfg, i, link, facts, n)))
+        .filter_map(|(i, link)| {
+            match_target(&link.target, facts, scope).map(|n| plan_link(cfg, i, link, facts, n))
+        })
         .collect()
 }
 
@@ -99,7 +102,13 @@ pub fn commands_for<'a>(
         .collect()
 }
 
-fn plan_link(cfg: &NetworkConfig, link_index: usize, link: &Link, facts: &ContainerFacts, replica: u32) -> PlannedLink {
+fn plan_link(
+    cfg: &NetworkConfig,
+    link_index: usize,
+    link: &Link,
+    facts: &ContainerFacts,
+    replica: u32,
+) -> PlannedLink {
     let offset = replica - 1;
     let is_service = matches!(link.target, Target::Service(_));
     let outer = match link.link_type {
@@ -228,7 +237,11 @@ mod tests {
     #[test]
     fn explicit_outer_dev_wins_and_long_names_are_shortened() {
         let mut l = link(Target::Container("a-very-long-container-name".into()), "eth0", "192.0.2.1/24");
-        let facts = ContainerFacts { id: "0123456789abcdef".into(), name: "a-very-long-container-name".into(), ..Default::default() };
+        let facts = ContainerFacts {
+            id: "0123456789abcdef".into(),
+            name: "a-very-long-container-name".into(),
+            ..Default::default()
+        };
         let p = plan_container(&cfg(vec![l.clone()]), &facts, &ProjectScope::default());
         assert_eq!(p[0].outer.as_deref(), Some("c01234567-eth0"));
         l.outer_dev = Some("custom0".into());
@@ -244,6 +257,9 @@ mod tests {
             link(Target::Service("r0".into()), "eth-s2", "172.16.0.1/12"),
         ]);
         let p = plan_container(&c, &replica("r0", "t1", 1), &scope("t1"));
-        assert_eq!(p.iter().map(|l| (l.link_index, l.dev.as_str())).collect::<Vec<_>>(), vec![(0, "eth-s1"), (2, "eth-s2")]);
+        assert_eq!(
+            p.iter().map(|l| (l.link_index, l.dev.as_str())).collect::<Vec<_>>(),
+            vec![(0, "eth-s1"), (2, "eth-s2")]
+        );
     }
 }

@@ -30,13 +30,19 @@ fn interfaces() -> BTreeSet<String> {
 
 /// Interfaces dockerd makes for containers other tests may be starting meanwhile.
 fn made_by_docker(name: &str) -> bool {
-    let hex_after = |p: &str| name.strip_prefix(p).is_some_and(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_hexdigit()));
+    let hex_after = |p: &str| {
+        name.strip_prefix(p).is_some_and(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_hexdigit()))
+    };
     hex_after("veth") || hex_after("br-") || name.starts_with("docker")
 }
 
 /// Runs the daemon path on `file`; the environment holds only what its `.env` sets.
 fn run_conlink(file: &Path, netns: &str) -> std::process::Output {
-    let flag = if file.file_name().unwrap().to_string_lossy().contains("compose") { "--compose-file" } else { "--network-file" };
+    let flag = if file.file_name().unwrap().to_string_lossy().contains("compose") {
+        "--compose-file"
+    } else {
+        "--network-file"
+    };
     let mut cmd = Command::new(conlink_bin());
     cmd.args([flag, file.to_str().unwrap(), "--netns", netns, "--docker-socket", "/nonexistent/docker.sock"])
         .args(["--podman-socket", "/nonexistent/podman.sock"])
@@ -59,7 +65,12 @@ fn run_conlink(file: &Path, netns: &str) -> std::process::Output {
 /// Namespaces named like the corpus's nodes (`corpus-…`).
 fn corpus_netns() -> BTreeSet<String> {
     std::fs::read_dir("/run/netns")
-        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.contains("corpus")).collect())
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.contains("corpus"))
+                .collect()
+        })
         .unwrap_or_default()
 }
 

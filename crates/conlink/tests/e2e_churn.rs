@@ -11,7 +11,6 @@ use support::{conlink_bin, docker_available, say, unique, Compose, HostConlink};
 
 const REPLICAS: u32 = 20;
 
-
 fn docker(args: &[&str]) {
     let out = Command::new("docker").args(args).output().unwrap();
     assert!(out.status.success(), "docker {args:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -86,7 +85,10 @@ fn churn_converges_without_leaks() {
     loop {
         let out = Command::new(conlink_bin()).args(["--netns", &netns, "status", "--json"]).output().unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-        let connected = v["links"].as_array().map(|l| l.iter().filter(|l| l["state"] == "connected").count()).unwrap_or(0);
+        let connected = v["links"]
+            .as_array()
+            .map(|l| l.iter().filter(|l| l["state"] == "connected").count())
+            .unwrap_or(0);
         if v["all_connected"] == true && connected == REPLICAS as usize {
             break;
         }

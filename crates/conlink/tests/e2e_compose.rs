@@ -9,7 +9,6 @@ use support::{connected_ms, docker_available, examples, Compose, HostConlink};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
 
-
 #[test]
 fn test1_router_and_three_switches_in_compose() {
     if !docker_available("test1_router_and_three_switches_in_compose") {
@@ -55,7 +54,10 @@ fn test2_network_file_and_scaling_in_compose() {
     c.ok(&["up", "-d", "node", "internet"]);
     c.ok(&["up", "-d", "network"]);
     let log = c.wait_log("network", "All links connected", CONNECT_TIMEOUT);
-    support::say(&format!("test2 (compose, 2 nodes pre-existing): All links connected {:?} ms after conlink started", connected_ms(&log)));
+    support::say(&format!(
+        "test2 (compose, 2 nodes pre-existing): All links connected {:?} ms after conlink started",
+        connected_ms(&log)
+    ));
 
     assert!(c.ip_addr("node", 1, "eth0").contains("10.0.1.1/16"));
     assert!(c.ip_addr("node", 2, "eth0").contains("10.0.1.2/16"));
@@ -71,7 +73,12 @@ fn test2_network_file_and_scaling_in_compose() {
     let status = c.exec("network", 1, &["/bin/conlink", "status", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     let node5 = format!("{}-node-5", c.project);
-    let l = v["links"].as_array().unwrap().iter().find(|l| l["container"] == node5.as_str()).expect("node 5 in status");
+    let l = v["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["container"] == node5.as_str())
+        .expect("node 5 in status");
     assert_eq!(l["ip"][0], "10.0.1.5/16", "{v}");
     c.ping("node", 5, "203.0.113.8");
     c.ping("node", 5, "10.0.1.1");

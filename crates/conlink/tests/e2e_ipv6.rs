@@ -41,7 +41,6 @@ fn ping4(c: &Compose, service: &str, index: u32, dst: &str) {
     panic!("{service}[{index}] cannot ping -4 {dst}:\n{}", out_text(&last.unwrap()));
 }
 
-
 /// Asserts DEV in SERVICE[index] holds exactly the addresses `want` (global scope,
 /// both families) and no other global address.
 fn assert_addrs(c: &Compose, service: &str, index: u32, dev: &str, want: &[&str]) {
@@ -75,7 +74,10 @@ fn dual_stack_router_and_replicas_in_compose() {
     let c = Compose::new("t6d", &[&file]);
     c.ok(&["up", "-d"]);
     let log = c.wait_log("network", "All links connected", CONNECT_TIMEOUT);
-    say(&format!("dual stack (compose, 4 containers): All links connected after {:?} ms", connected_ms(&log)));
+    say(&format!(
+        "dual stack (compose, 4 containers): All links connected after {:?} ms",
+        connected_ms(&log)
+    ));
     c.wait_for_addr("h", 2, "eth0", "2001:db8:1::11/64");
 
     // Addresses: both families on each link, replica 2 incremented in both.

@@ -151,7 +151,6 @@ fn wait_exit(c: &mut HostConlink, timeout: Duration) -> (std::process::ExitStatu
     (status, c.log())
 }
 
-
 /// Lines of `log` containing every one of `needles`.
 fn lines_with<'a>(log: &'a str, needles: &[&str]) -> Vec<&'a str> {
     log.lines().filter(|l| needles.iter().all(|n| l.contains(n))).collect()
@@ -190,7 +189,10 @@ fn max_rtt_ms(ping_output: &str) -> Option<f64> {
 fn test7_without_netem(dir: &TempDir) -> PathBuf {
     let original = std::fs::read_to_string(examples().join("test7-compose.yaml")).unwrap();
     let stripped = original.replace(",\n           netem: \"delay 40ms\"}", "}");
-    assert_ne!(stripped, original, "examples/test7-compose.yaml no longer has the netem line this test removes");
+    assert_ne!(
+        stripped, original,
+        "examples/test7-compose.yaml no longer has the netem line this test removes"
+    );
     assert!(!stripped.contains("netem: "), "a netem setting is left in the copy");
     let file = dir.0.join("test7-compose.yaml");
     std::fs::write(&file, stripped).unwrap();
@@ -254,16 +256,27 @@ fn test7_mac_mtu_netem_and_default_mtu() {
                 let container = format!("{}-node-{n}", c.project);
                 let lines = lines_with(&log, &["kernel lacks netem", &container]);
                 assert!(!lines.is_empty(), "no netem error naming {container}:\n{log}");
-                assert!(lines[0].contains("/links/0"), "the netem error does not name the link /links/0: {}", lines[0]);
+                assert!(
+                    lines[0].contains("/links/0"),
+                    "the netem error does not name the link /links/0: {}",
+                    lines[0]
+                );
                 assert!(lines[0].contains("eth0"), "the netem error does not name eth0: {}", lines[0]);
             }
             // Give a (wrong) success message the chance to appear before asserting its absence.
             std::thread::sleep(Duration::from_secs(1));
             let log = c.logs("network");
-            assert!(!log.contains("All links connected"), "All links connected logged although netem failed:\n{log}");
+            assert!(
+                !log.contains("All links connected"),
+                "All links connected logged although netem failed:\n{log}"
+            );
             for n in 1..=2 {
                 for dev in ["eth0", "eth1"] {
-                    assert_eq!(c.ip_link("node", n, dev), "", "node[{n}] kept {dev} after the failed build (no rollback)");
+                    assert_eq!(
+                        c.ip_link("node", n, dev),
+                        "",
+                        "node[{n}] kept {dev} after the failed build (no rollback)"
+                    );
                 }
             }
             drop(c);
@@ -344,7 +357,11 @@ fn test8_macvlan_with_static_nat_and_vlan() {
         let vnode = format!("{}-vnode-1", c.project);
         let lines = lines_with(&log, &["kernel lacks 8021q vlan", &vnode]);
         assert!(!lines.is_empty(), "the vlan error does not name {vnode}:\n{log}");
-        assert!(lines[0].contains("/links/2"), "the vlan error does not name the link /links/2: {}", lines[0]);
+        assert!(
+            lines[0].contains("/links/2"),
+            "the vlan error does not name the link /links/2: {}",
+            lines[0]
+        );
         assert!(!log.contains("All links connected"), "All links connected although vnode failed:\n{log}");
         assert_eq!(c.ip_link("vnode", 1, "eth0"), "", "vnode has an eth0 although its vlan failed");
         // node's links are unaffected by vnode's failure.
@@ -379,7 +396,9 @@ fn assert_patched(ns: &NetnsGuard, a: &str, b: &str) {
     }
     // The same through conlink's own netlink code.
     rt().block_on(async {
-        let nl = conlink_kernel::Nl::connect(&conlink_kernel::Netns::from_path(&ns.path()).unwrap()).await.unwrap();
+        let nl = conlink_kernel::Nl::connect(&conlink_kernel::Netns::from_path(&ns.path()).unwrap())
+            .await
+            .unwrap();
         for dev in [a, b] {
             assert!(nl.has_mirred(dev).await.unwrap(), "Nl::has_mirred({dev}) is false");
         }
@@ -477,7 +496,11 @@ fn test9_ovs_bridge_userspace_datapath_reconnects() {
     let dir = OVS_DIR.get().unwrap();
     assert!(!std::path::Path::new(dir).exists(), "{dir} left behind");
     let ps = std::process::Command::new("pgrep").args(["-f", dir.as_str()]).output().unwrap();
-    assert!(ps.stdout.is_empty(), "Open vSwitch of {dir} still running: {}", String::from_utf8_lossy(&ps.stdout));
+    assert!(
+        ps.stdout.is_empty(),
+        "Open vSwitch of {dir} still running: {}",
+        String::from_utf8_lossy(&ps.stdout)
+    );
 }
 
 // ---------------------------------------------------------------- test10
@@ -536,7 +559,9 @@ fn two_hosts_tunnel(tunnel: &str) {
     ns_b.ip(&["link", "set", "ul0", "up"]);
 
     let mut hosts = Vec::new();
-    for (ns, remote, node_ip) in [(&ns_a, "198.51.100.2", "192.0.2.1/24"), (&ns_b, "198.51.100.1", "192.0.2.2/24")] {
+    for (ns, remote, node_ip) in
+        [(&ns_a, "198.51.100.2", "192.0.2.1/24"), (&ns_b, "198.51.100.1", "192.0.2.2/24")]
+    {
         let env = [("REMOTE", remote), ("NODE_IP", node_ip), ("TUNNEL", tunnel)];
         let mut c = Compose::new("tun", &[&file]);
         c.env.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));

@@ -62,7 +62,8 @@ impl Engine {
 
 /// Why `engine` cannot be used here, or None when it can.
 fn missing(engine: Engine) -> Option<String> {
-    let ok = |c: &mut Command| c.stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+    let ok =
+        |c: &mut Command| c.stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
     match engine {
         Engine::Podman => {
             if !ok(Command::new("podman").arg("--version")) {
@@ -70,11 +71,18 @@ fn missing(engine: Engine) -> Option<String> {
             }
             let sock = podman_socket();
             if !sock.exists() {
-                return Some(format!("podman API socket {} does not exist (podman system service not running)", sock.display()));
+                return Some(format!(
+                    "podman API socket {} does not exist (podman system service not running)",
+                    sock.display()
+                ));
             }
             let out = run(Engine::Podman.cmd().arg("version"));
             if !out.status.success() {
-                return Some(format!("podman service on {} does not answer: {}", sock.display(), text(&out).trim()));
+                return Some(format!(
+                    "podman service on {} does not answer: {}",
+                    sock.display(),
+                    text(&out).trim()
+                ));
             }
             if !ok(Engine::Podman.cmd().args(["image", "exists", PODMAN_IMAGE])) {
                 return Some(format!("podman image {PODMAN_IMAGE} is missing"));
@@ -113,7 +121,17 @@ impl Container {
     fn start(engine: Engine, name: &str) -> Container {
         // The guard exists before the run, so even a half-created container is removed.
         let c = Container { engine, name: name.to_string() };
-        let out = run(engine.cmd().args(["run", "-d", "--network", "none", "--name", name, engine.image(), "sleep", "600"]));
+        let out = run(engine.cmd().args([
+            "run",
+            "-d",
+            "--network",
+            "none",
+            "--name",
+            name,
+            engine.image(),
+            "sleep",
+            "600",
+        ]));
         assert!(out.status.success(), "{engine:?} run {name} failed:\n{}", text(&out));
         c
     }
@@ -138,7 +156,11 @@ impl Container {
             if a.contains(addr) {
                 return;
             }
-            assert!(start.elapsed() < CONNECT_TIMEOUT, "{} never got {addr} on {dev}; it has: {a:?}", self.name);
+            assert!(
+                start.elapsed() < CONNECT_TIMEOUT,
+                "{} never got {addr} on {dev}; it has: {a:?}",
+                self.name
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
     }
@@ -164,14 +186,8 @@ impl Drop for Container {
             Engine::Docker => &["rm", "-f"],
             Engine::Podman => &["rm", "-f", "-t", "0"],
         };
-        let _ = self
-            .engine
-            .cmd()
-            .args(args)
-            .arg(&self.name)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        let _ =
+            self.engine.cmd().args(args).arg(&self.name).stdout(Stdio::null()).stderr(Stdio::null()).status();
     }
 }
 
@@ -239,8 +255,14 @@ fn test3_podman_containers_started_by_hand() {
         connected_ms(&log),
         t0.elapsed()
     ));
-    assert!(log.to_lowercase().contains("engine=podman"), "conlink did not report listening to podman:\n{log}");
-    assert!(!log.to_lowercase().contains("engine=docker"), "docker must not be used (its socket does not exist):\n{log}");
+    assert!(
+        log.to_lowercase().contains("engine=podman"),
+        "conlink did not report listening to podman:\n{log}"
+    );
+    assert!(
+        !log.to_lowercase().contains("engine=docker"),
+        "docker must not be used (its socket does not exist):\n{log}"
+    );
 
     assert!(n1.addr("eth0").contains("192.0.2.1/24"), "{}", n1.addr("eth0"));
     assert!(n2.addr("eth0").contains("192.0.2.2/24"), "{}", n2.addr("eth0"));
@@ -272,8 +294,14 @@ fn test3_docker_and_podman_containers_on_one_bridge() {
     let netns = unique("cl3dp");
     let mut conlink = start_conlink(&netns, Some("/var/run/docker.sock"), &d.name, &p.name);
     let log = conlink.wait_log("All links connected", CONNECT_TIMEOUT);
-    say(&format!("test3 (docker + podman, host conlink): All links connected after {:?} ms", connected_ms(&log)));
-    assert!(log.to_lowercase().contains("engine=docker") && log.to_lowercase().contains("engine=podman"), "conlink must listen to both engines:\n{log}");
+    say(&format!(
+        "test3 (docker + podman, host conlink): All links connected after {:?} ms",
+        connected_ms(&log)
+    ));
+    assert!(
+        log.to_lowercase().contains("engine=docker") && log.to_lowercase().contains("engine=podman"),
+        "conlink must listen to both engines:\n{log}"
+    );
 
     assert!(d.addr("eth0").contains("192.0.2.1/24"), "{}", d.addr("eth0"));
     assert!(p.addr("eth0").contains("192.0.2.2/24"), "{}", p.addr("eth0"));
@@ -304,16 +332,28 @@ async fn engine_client_against_podman_api() {
     if !available(test, &[Engine::Podman]) {
         return;
     }
-    let client = EngineClient::connect(EngineKind::Podman, &podman_socket()).await.expect("connect to podman, negotiate API");
+    let client = EngineClient::connect(EngineKind::Podman, &podman_socket())
+        .await
+        .expect("connect to podman, negotiate API");
     let name = unique("t3p-eng");
     let guard = Container { engine: Engine::Podman, name: name.clone() };
     let project = unique("proj");
     let out = run(Engine::Podman.cmd().args([
-        "run", "-d", "--network", "none", "--name", &name,
-        "--label", &format!("com.docker.compose.project={project}"),
-        "--label", "com.docker.compose.service=node",
-        "--label", "com.docker.compose.container-number=2",
-        PODMAN_IMAGE, "sleep", "300",
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        &name,
+        "--label",
+        &format!("com.docker.compose.project={project}"),
+        "--label",
+        "com.docker.compose.service=node",
+        "--label",
+        "com.docker.compose.container-number=2",
+        PODMAN_IMAGE,
+        "sleep",
+        "300",
     ]));
     assert!(out.status.success(), "podman run: {}", text(&out));
     let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
@@ -338,18 +378,25 @@ async fn engine_client_against_podman_api() {
 
     let mut events = Box::pin(client.events());
     guard.ok(&["stop", "-t", "0", &name]);
-    wait_for_event(&mut events, EngineEvent::Die { id: id.clone() }).await.expect("die event from podman within 20 s");
+    wait_for_event(&mut events, EngineEvent::Die { id: id.clone() })
+        .await
+        .expect("die event from podman within 20 s");
     let stopped = client.inspect(&id).await.expect("inspect stopped");
     assert!(!stopped.running && stopped.pid.is_none(), "{stopped:?}");
     guard.ok(&["start", &name]);
-    wait_for_event(&mut events, EngineEvent::Start { id: id.clone() }).await.expect("start event from podman within 20 s");
+    wait_for_event(&mut events, EngineEvent::Start { id: id.clone() })
+        .await
+        .expect("start event from podman within 20 s");
 
     let err = client.inspect("conlink-no-such-container").await.unwrap_err();
     assert!(matches!(err, EngineError::NotFound { .. }), "podman's 404 must map to NotFound: {err}");
 }
 
 /// Waits up to 20 s for `want` on the engine event stream.
-async fn wait_for_event<S>(events: &mut S, want: conlink::engine::EngineEvent) -> Result<(), tokio::time::error::Elapsed>
+async fn wait_for_event<S>(
+    events: &mut S,
+    want: conlink::engine::EngineEvent,
+) -> Result<(), tokio::time::error::Elapsed>
 where
     S: futures::Stream<Item = Result<conlink::engine::EngineEvent, conlink::engine::EngineError>> + Unpin,
 {

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use support::{docker_available, examples, say, unique, Compose, HostConlink};
 
-
 #[test]
 fn kill_9_then_restart_adopts_and_leaks_nothing() {
     if !docker_available("kill_9_then_restart_adopts_and_leaks_nothing") {
@@ -34,7 +33,10 @@ fn kill_9_then_restart_adopts_and_leaks_nothing() {
     c.ping("h2", 1, "192.168.1.100");
     let after = support::links_in(Some(&netns));
     assert_eq!(after, before, "same interfaces as after the first start: nothing leaked, nothing missing");
-    say(&format!("reconcile: {} interfaces in conlink's namespace before and after kill -9 + restart", after.len()));
+    say(&format!(
+        "reconcile: {} interfaces in conlink's namespace before and after kill -9 + restart",
+        after.len()
+    ));
 
     assert!(second.stop().success());
     assert!(!Path::new("/run/netns").join(&netns).exists());

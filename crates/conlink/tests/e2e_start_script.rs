@@ -38,7 +38,19 @@ fn conlink_start_script_links_hand_started_containers() {
     let e2 = format!("NODE_NAME_2={n2}");
     let net = examples().join("test3-network.yaml");
     let out = Command::new(repo_root().join("scripts/conlink-start.sh"))
-        .args(["--docker", "--network-file", net.to_str().unwrap(), "--", "-d", "--name", &cl, "-e", &e1, "-e", &e2])
+        .args([
+            "--docker",
+            "--network-file",
+            net.to_str().unwrap(),
+            "--",
+            "-d",
+            "--name",
+            &cl,
+            "-e",
+            &e1,
+            "-e",
+            &e2,
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "conlink-start.sh: {}", String::from_utf8_lossy(&out.stderr));
@@ -46,7 +58,8 @@ fn conlink_start_script_links_hand_started_containers() {
     let start = Instant::now();
     let logs = loop {
         let out = docker(&["logs", &cl]);
-        let logs = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let logs =
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         if logs.contains("All links connected") {
             break logs;
         }

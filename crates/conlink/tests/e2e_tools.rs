@@ -204,7 +204,13 @@ fn test4_modes_with_mdc() {
     {
         let t = Instant::now();
         let (c, log) = mdc_up(dir, "all");
-        check_mode(&c, dir, &log, &["base", "node1", "nodes2", "web", "all"], &["network", "node1", "node2", "r0"]);
+        check_mode(
+            &c,
+            dir,
+            &log,
+            &["base", "node1", "nodes2", "web", "all"],
+            &["network", "node1", "node2", "r0"],
+        );
         c.ping("node1", 1, "10.2.0.2");
         c.ping("node2", 1, "10.1.0.1");
         c.ping("node2", 2, "10.0.0.100");
@@ -243,7 +249,11 @@ fn test11_copy_template_and_wait() {
             break content;
         }
         // The client exits 1 as soon as it fetched anything but "val2".
-        assert!(running_services(&c).contains("client"), "client exited (wrong content?):\n{}", c.logs("client"));
+        assert!(
+            running_services(&c).contains("client"),
+            "client exited (wrong content?):\n{}",
+            c.logs("client")
+        );
         if t.elapsed() > CONNECT_TIMEOUT {
             panic!("client never fetched the file:\n{}\n{}", text(&out), c.logs("client"));
         }
@@ -257,7 +267,11 @@ fn test11_copy_template_and_wait() {
     let reachable = client_log.find("TCP listener is reachable at 'webserver:8080'");
     let running = client_log.find("Running: sh -c");
     assert!(
-        has_ip.is_some() && reachable.is_some() && running.is_some() && has_ip < reachable && reachable < running,
+        has_ip.is_some()
+            && reachable.is_some()
+            && running.is_some()
+            && has_ip < reachable
+            && reachable < running,
         "client did not wait for eth0 and webserver:8080 before its command:\n{client_log}"
     );
     assert!(running_services(&c).contains("client"), "client exited (wrong content?):\n{client_log}");

@@ -13,11 +13,7 @@ const IMAGE: &str = "bbox:local";
 
 fn docker(args: &[&str]) -> String {
     let out = Command::new("docker").args(args).output().expect("run docker CLI");
-    assert!(
-        out.status.success(),
-        "docker {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "docker {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -47,21 +43,31 @@ fn docker_available() -> bool {
 fn start_sleeper(name: &str, project: &str) -> (ContainerGuard, String) {
     let guard = ContainerGuard(name.to_string());
     let id = docker(&[
-        "run", "-d", "--network", "none", "--name", name,
-        "--label", &format!("com.docker.compose.project={project}"),
-        "--label", "com.docker.compose.service=node",
-        "--label", "com.docker.compose.container-number=3",
-        "--label", "com.docker.compose.project.working_dir=/src/lab",
-        IMAGE, "sleep", "300",
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        name,
+        "--label",
+        &format!("com.docker.compose.project={project}"),
+        "--label",
+        "com.docker.compose.service=node",
+        "--label",
+        "com.docker.compose.container-number=3",
+        "--label",
+        "com.docker.compose.project.working_dir=/src/lab",
+        IMAGE,
+        "sleep",
+        "300",
     ]);
     (guard, id)
 }
 
 #[tokio::test]
 async fn missing_socket_is_a_clear_error() {
-    let err = EngineClient::connect(EngineKind::Docker, Path::new("/nonexistent/docker.sock"))
-        .await
-        .unwrap_err();
+    let err =
+        EngineClient::connect(EngineKind::Docker, Path::new("/nonexistent/docker.sock")).await.unwrap_err();
     assert!(matches!(err, EngineError::SocketMissing { .. }));
     assert!(err.to_string().contains("is dockerd running? (use --docker-socket)"), "{err}");
 }

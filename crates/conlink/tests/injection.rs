@@ -68,7 +68,8 @@ impl Payloads {
 
     /// Whatever any payload created.
     fn markers(&self) -> Vec<String> {
-        let mut found: Vec<String> = std::fs::read_dir(&self.cwd).unwrap().map(|e| e.unwrap().path().display().to_string()).collect();
+        let mut found: Vec<String> =
+            std::fs::read_dir(&self.cwd).unwrap().map(|e| e.unwrap().path().display().to_string()).collect();
         let base = Path::new(&self.prefix).file_name().unwrap().to_string_lossy().into_owned();
         found.extend(
             std::fs::read_dir("/tmp")
@@ -182,7 +183,10 @@ fn run_daemon(p: &Payloads, file: &Path) -> (String, bool) {
 }
 
 fn load(file: &Path) -> Result<conlink_config::NetworkConfig, conlink_config::ConfigError> {
-    conlink_config::load(&conlink_config::LoadOptions { network_files: vec![file.to_path_buf()], ..Default::default() })
+    conlink_config::load(&conlink_config::LoadOptions {
+        network_files: vec![file.to_path_buf()],
+        ..Default::default()
+    })
 }
 
 #[test]
@@ -219,7 +223,10 @@ fn shell_metacharacters_in_config_strings_are_never_executed() {
         if !markers.is_empty() {
             p.cleanup();
             let _ = std::fs::remove_dir_all(&dir);
-            panic!("conlink executed config strings as shell code with {}: {markers:?}\nstderr:\n{stderr}", f.display());
+            panic!(
+                "conlink executed config strings as shell code with {}: {markers:?}\nstderr:\n{stderr}",
+                f.display()
+            );
         }
         if leaked {
             leaks.push(format!("{}:\n{stderr}", f.display()));
@@ -231,5 +238,9 @@ fn shell_metacharacters_in_config_strings_are_never_executed() {
         // What was accepted still carries the payloads verbatim (data, not code).
         assert!(cfg.bridges.keys().any(|b| b.starts_with("$(")), "{:?}", cfg.bridges.keys());
     }
-    assert!(leaks.is_empty(), "conlink left its network namespace behind after SIGTERM:\n{}", leaks.join("\n"));
+    assert!(
+        leaks.is_empty(),
+        "conlink left its network namespace behind after SIGTERM:\n{}",
+        leaks.join("\n")
+    );
 }

@@ -57,7 +57,8 @@ fn netns_example_routes_v4_and_v6_without_any_engine() {
     assert!(addrs.contains("172.16.0.1/12") && addrs.contains("2001:db8:2::1/64"), "{addrs}");
 
     // Live control through the daemon's socket.
-    let ctl = |args: &[&str]| Command::new(conlink_bin()).args(["--netns", &netns]).args(args).output().unwrap();
+    let ctl =
+        |args: &[&str]| Command::new(conlink_bin()).args(["--netns", &netns]).args(args).output().unwrap();
     let out = ctl(&["status", "--json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -72,7 +73,10 @@ fn netns_example_routes_v4_and_v6_without_any_engine() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(!exec_in("h1", &["ping", "-c1", "-W1", "10.0.0.100"]).status.success(), "h3 is cut off");
     let v: serde_json::Value = serde_json::from_slice(&ctl(&["status", "--json"]).stdout).unwrap();
-    assert!(v["links"].as_array().unwrap().iter().any(|l| l["container"] == "h3" && l["state"] == "down"), "{v}");
+    assert!(
+        v["links"].as_array().unwrap().iter().any(|l| l["container"] == "h3" && l["state"] == "down"),
+        "{v}"
+    );
     assert!(ctl(&["link", "h3", "eth0", "up"]).status.success());
     let mut back = false;
     for _ in 0..10 {
@@ -87,7 +91,12 @@ fn netns_example_routes_v4_and_v6_without_any_engine() {
     if out.status.success() {
         let ping = exec_in("h1", &["ping", "-c1", "-W2", "10.0.0.100"]);
         let text = String::from_utf8_lossy(&ping.stdout).into_owned();
-        let rtt: f64 = text.split("time=").nth(1).and_then(|t| t.split(' ').next()).and_then(|t| t.parse().ok()).unwrap();
+        let rtt: f64 = text
+            .split("time=")
+            .nth(1)
+            .and_then(|t| t.split(' ').next())
+            .and_then(|t| t.parse().ok())
+            .unwrap();
         assert!(rtt >= 40.0, "netem delay visible in RTT: {text}");
         assert_eq!(String::from_utf8_lossy(&ctl(&["netem", "h1", "eth0"]).stdout).trim(), "delay 40ms");
         assert!(ctl(&["netem", "h1", "eth0", "--clear"]).status.success());
@@ -147,8 +156,24 @@ fn port_forwards_reach_a_node_over_v4_and_v6() {
     let _guard = Namespaces(vec![client.clone()]);
     ip(&["netns", "add", &netns]);
     ip(&["netns", "add", &client]);
-    ip(&["-n", &netns, "link", "add", "DOCKER-ETH0", "type", "veth", "peer", "name", "cli0", "netns", &client]);
-    for (ns, dev, v4, v6) in [(&netns, "DOCKER-ETH0", "198.51.100.1/24", "2001:db8:ff::1/64"), (&client, "cli0", "198.51.100.2/24", "2001:db8:ff::2/64")] {
+    ip(&[
+        "-n",
+        &netns,
+        "link",
+        "add",
+        "DOCKER-ETH0",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "cli0",
+        "netns",
+        &client,
+    ]);
+    for (ns, dev, v4, v6) in [
+        (&netns, "DOCKER-ETH0", "198.51.100.1/24", "2001:db8:ff::1/64"),
+        (&client, "cli0", "198.51.100.2/24", "2001:db8:ff::2/64"),
+    ] {
         ip(&["-n", ns, "addr", "add", v4, "dev", dev]);
         ip(&["-n", ns, "addr", "add", v6, "dev", dev, "nodad"]);
         ip(&["-n", ns, "link", "set", dev, "up"]);
@@ -169,7 +194,16 @@ fn port_forwards_reach_a_node_over_v4_and_v6() {
     )
     .unwrap();
     let mut conlink = HostConlink::start(
-        &["--network-file", cfg.to_str().unwrap(), "--netns", &netns, "--docker-socket", "/nonexistent", "--podman-socket", "/nonexistent"],
+        &[
+            "--network-file",
+            cfg.to_str().unwrap(),
+            "--netns",
+            &netns,
+            "--docker-socket",
+            "/nonexistent",
+            "--podman-socket",
+            "/nonexistent",
+        ],
         &[],
     );
     conlink.wait_log("All links connected", Duration::from_secs(20));
@@ -213,7 +247,16 @@ fn an_outer_name_taken_by_another_container_is_not_stolen() {
     .unwrap();
     let netns = unique("clo");
     let mut conlink = HostConlink::start(
-        &["--network-file", cfg.to_str().unwrap(), "--netns", &netns, "--docker-socket", "/nonexistent", "--podman-socket", "/nonexistent"],
+        &[
+            "--network-file",
+            cfg.to_str().unwrap(),
+            "--netns",
+            &netns,
+            "--docker-socket",
+            "/nonexistent",
+            "--podman-socket",
+            "/nonexistent",
+        ],
         &[],
     );
     let log = conlink.wait_log("is already another container's link", Duration::from_secs(20));

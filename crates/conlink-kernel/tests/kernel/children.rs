@@ -17,9 +17,7 @@ async fn child_talks_to_wire_peer(kind: &str, mode: &str) {
     nh.create_veth_with(&v).await.unwrap();
     let nw = wire.nl().await;
     nw.set_up("eth0", true).await.unwrap();
-    nw.add_address("eth0", "192.0.2.2/24".parse().unwrap())
-        .await
-        .unwrap();
+    nw.add_address("eth0", "192.0.2.2/24".parse().unwrap()).await.unwrap();
 
     let mac = [0xc2, 0x00, 0x00, 0x00, 0x00, 0x42];
     let req = ChildLinkRequest {
@@ -35,22 +33,15 @@ async fn child_talks_to_wire_peer(kind: &str, mode: &str) {
     // has no "eth0" of that kind), never visible in the host namespace.
     assert!(nh.link_by_name("eth0").await.unwrap().is_none());
     let nc = cont.nl().await;
-    let l = nc
-        .link_by_name("eth0")
-        .await
-        .unwrap()
-        .expect("child in container");
+    let l = nc.link_by_name("eth0").await.unwrap().expect("child in container");
     assert_eq!(l.kind.as_deref(), Some(kind));
     assert_eq!(l.mac, Some(mac));
     assert_eq!(l.mtu, 1400);
     nc.set_up("eth0", true).await.unwrap();
-    nc.add_address("eth0", "192.0.2.1/24".parse().unwrap())
-        .await
-        .unwrap();
+    nc.add_address("eth0", "192.0.2.1/24".parse().unwrap()).await.unwrap();
     let a: SocketAddr = "192.0.2.1:4100".parse().unwrap();
     let b: SocketAddr = "192.0.2.2:4100".parse().unwrap();
-    udp_round_trip(&cont.ns, a, &wire.ns, b)
-        .unwrap_or_else(|e| panic!("{kind} <-> wire peer: {e}"));
+    udp_round_trip(&cont.ns, a, &wire.ns, b).unwrap_or_else(|e| panic!("{kind} <-> wire peer: {e}"));
 
     // A missing parent is a NotFound that names it.
     let mut bad = req;
@@ -84,55 +75,25 @@ async fn vlan_ipvlan_ipvtap_work_or_are_reported_missing() {
     let wire = TestNs::new("vw");
     let cont = TestNs::new("vc");
     let nh = host.nl().await;
-    nh.create_veth("par0", "eth0", &wire.ns, None, None)
-        .await
-        .unwrap();
+    nh.create_veth("par0", "eth0", &wire.ns, None, None).await.unwrap();
     let nc = cont.nl().await;
     let cases = [
-        (
-            "vlan",
-            ChildKind::parse("vlan", None, Some(10)).unwrap(),
-            "8021q vlan",
-            "v10",
-        ),
-        (
-            "ipvlan",
-            ChildKind::parse("ipvlan", Some("l2"), None).unwrap(),
-            "ipvlan",
-            "ipv0",
-        ),
-        (
-            "ipvtap",
-            ChildKind::parse("ipvtap", Some("l3 private"), None).unwrap(),
-            "ipvtap",
-            "ipt0",
-        ),
+        ("vlan", ChildKind::parse("vlan", None, Some(10)).unwrap(), "8021q vlan", "v10"),
+        ("ipvlan", ChildKind::parse("ipvlan", Some("l2"), None).unwrap(), "ipvlan", "ipv0"),
+        ("ipvtap", ChildKind::parse("ipvtap", Some("l3 private"), None).unwrap(), "ipvtap", "ipt0"),
     ];
     for (kind, k, feature, name) in cases {
-        let req = ChildLinkRequest {
-            kind: k,
-            parent: "par0",
-            name,
-            target_ns: &cont.ns,
-            mac: None,
-            mtu: None,
-        };
+        let req =
+            ChildLinkRequest { kind: k, parent: "par0", name, target_ns: &cont.ns, mac: None, mtu: None };
         match nh.create_child_link(&req).await {
             Ok(()) => {
-                let l = nc
-                    .link_by_name(name)
-                    .await
-                    .unwrap()
-                    .expect("child in container");
+                let l = nc.link_by_name(name).await.unwrap().expect("child in container");
                 assert_eq!(l.kind.as_deref(), Some(kind));
             }
             Err(e) => {
                 eprintln!("{kind}: this kernel lacks it, asserting the error: {e}");
                 assert!(e.is_unsupported(), "{e}");
-                assert!(
-                    e.to_string().contains(&format!("kernel lacks {feature}")),
-                    "{e}"
-                );
+                assert!(e.to_string().contains(&format!("kernel lacks {feature}")), "{e}");
             }
         }
     }

@@ -32,11 +32,7 @@ impl TestNs {
     /// Unique per process and call, so tests run in parallel and alongside
     /// other test binaries.
     pub fn new(tag: &str) -> TestNs {
-        let name = format!(
-            "ckt{}-{}-{tag}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
+        let name = format!("ckt{}-{}-{tag}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
         let ns = Netns::create_named(&name).unwrap_or_else(|e| panic!("create netns {name}: {e}"));
         TestNs { name, ns }
     }
@@ -64,12 +60,7 @@ fn bind_in(ns: &Netns, addr: SocketAddr, timeout: Duration) -> io::Result<UdpSoc
 
 /// Send a datagram from `from_ns`/`from` to `to_ns`/`to` and an answer
 /// back: like one ping, proves both directions (ARP/ND included).
-pub fn udp_round_trip(
-    from_ns: &Netns,
-    from: SocketAddr,
-    to_ns: &Netns,
-    to: SocketAddr,
-) -> io::Result<()> {
+pub fn udp_round_trip(from_ns: &Netns, from: SocketAddr, to_ns: &Netns, to: SocketAddr) -> io::Result<()> {
     udp_round_trip_within(from_ns, from, to_ns, to, Duration::from_secs(3))
 }
 
@@ -86,11 +77,7 @@ pub fn udp_round_trip_within(
     let mut buf = [0u8; 16];
     let (n, peer) = server.recv_from(&mut buf)?;
     assert_eq!(&buf[..n], b"ping");
-    assert_eq!(
-        peer.ip(),
-        from.ip(),
-        "request must come from the client's address"
-    );
+    assert_eq!(peer.ip(), from.ip(), "request must come from the client's address");
     server.send_to(b"pong", peer)?;
     let (n, peer) = client.recv_from(&mut buf)?;
     assert_eq!(&buf[..n], b"pong");
@@ -100,13 +87,7 @@ pub fn udp_round_trip_within(
 
 /// Link names present in a namespace, sorted.
 pub async fn link_names(nl: &Nl) -> Vec<String> {
-    let mut v: Vec<String> = nl
-        .links()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|l| l.name)
-        .collect();
+    let mut v: Vec<String> = nl.links().await.unwrap().into_iter().map(|l| l.name).collect();
     v.sort();
     v
 }

@@ -11,18 +11,10 @@ async fn offload_tx_off_reads_back_off() {
     let a = TestNs::new("eta");
     let b = TestNs::new("etb");
     let n = a.nl().await;
-    n.create_veth("v0", "eth0", &b.ns, None, None)
-        .await
-        .unwrap();
-    assert!(
-        get_offload(&a.ns, "v0", Offload::Tx).unwrap(),
-        "veth starts with tx checksumming on"
-    );
+    n.create_veth("v0", "eth0", &b.ns, None, None).await.unwrap();
+    assert!(get_offload(&a.ns, "v0", Offload::Tx).unwrap(), "veth starts with tx checksumming on");
     apply_ethtool(&a.ns, "v0", "--offload tx off").unwrap();
-    assert!(
-        !get_offload(&a.ns, "v0", Offload::Tx).unwrap(),
-        "tx checksumming off"
-    );
+    assert!(!get_offload(&a.ns, "v0", Offload::Tx).unwrap(), "tx checksumming off");
     apply_ethtool(&a.ns, "v0", "-K tx on sg off").unwrap();
     assert!(get_offload(&a.ns, "v0", Offload::Tx).unwrap());
     assert!(!get_offload(&a.ns, "v0", Offload::Sg).unwrap());

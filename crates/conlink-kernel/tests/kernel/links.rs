@@ -14,23 +14,13 @@ async fn veth_pair_across_namespaces_reads_back() {
     let host = TestNs::new("h");
     let (nsw, nh) = (sw.nl().await, host.nl().await);
 
-    nsw.create_veth("h1_1-eth0", "eth0", &host.ns, Some(MAC), Some(9000))
-        .await
-        .unwrap();
+    nsw.create_veth("h1_1-eth0", "eth0", &host.ns, Some(MAC), Some(9000)).await.unwrap();
 
-    let outer = nsw
-        .link_by_name("h1_1-eth0")
-        .await
-        .unwrap()
-        .expect("outer end in switch ns");
+    let outer = nsw.link_by_name("h1_1-eth0").await.unwrap().expect("outer end in switch ns");
     assert_eq!(outer.kind.as_deref(), Some("veth"));
     assert_eq!(outer.mtu, 9000);
     assert!(!outer.up);
-    let inner = nh
-        .link_by_name("eth0")
-        .await
-        .unwrap()
-        .expect("inner end in host ns");
+    let inner = nh.link_by_name("eth0").await.unwrap().expect("inner end in host ns");
     assert_eq!(inner.kind.as_deref(), Some("veth"));
     assert_eq!(inner.mac, Some(MAC));
     assert_eq!(inner.mtu, 9000);
@@ -48,20 +38,10 @@ async fn veth_pair_across_namespaces_reads_back() {
     nh.set_mtu("eth0", 1400).await.unwrap();
     nh.set_up("eth0", false).await.unwrap();
     nh.set_name("eth0", "eth9").await.unwrap();
-    let l = nh
-        .link_by_name("eth9")
-        .await
-        .unwrap()
-        .expect("renamed link");
-    assert_eq!(
-        (l.mac, l.mtu, l.up, l.index),
-        (Some(mac2), 1400, false, inner.index)
-    );
+    let l = nh.link_by_name("eth9").await.unwrap().expect("renamed link");
+    assert_eq!((l.mac, l.mtu, l.up, l.index), (Some(mac2), 1400, false, inner.index));
     assert_eq!(nh.index_of("eth9").await.unwrap(), inner.index);
-    assert_eq!(
-        nh.link_by_index(inner.index).await.unwrap().unwrap().name,
-        "eth9"
-    );
+    assert_eq!(nh.link_by_index(inner.index).await.unwrap().unwrap().name, "eth9");
 }
 
 #[tokio::test]
@@ -85,25 +65,16 @@ async fn one_request_veth_with_master_and_up() {
     nsw.create_veth_with(&req).await.unwrap();
 
     let outer = nsw.link_by_name("n1_1-eth0").await.unwrap().unwrap();
-    assert_eq!(
-        (outer.master, outer.up, outer.mtu),
-        (Some(br.index), true, 4111)
-    );
+    assert_eq!((outer.master, outer.up, outer.mtu), (Some(br.index), true, 4111));
     let inner = nh.link_by_name("eth0").await.unwrap().unwrap();
     assert_eq!((inner.up, inner.mtu, inner.mac), (false, 4111, Some(MAC)));
     nh.set_up("eth0", true).await.unwrap();
     assert!(nh.link_by_name("eth0").await.unwrap().unwrap().up);
 
     nsw.set_master("n1_1-eth0", None).await.unwrap();
-    assert_eq!(
-        nsw.link_by_name("n1_1-eth0").await.unwrap().unwrap().master,
-        None
-    );
+    assert_eq!(nsw.link_by_name("n1_1-eth0").await.unwrap().unwrap().master, None);
     nsw.set_master("n1_1-eth0", Some("s1")).await.unwrap();
-    assert_eq!(
-        nsw.link_by_name("n1_1-eth0").await.unwrap().unwrap().master,
-        Some(br.index)
-    );
+    assert_eq!(nsw.link_by_name("n1_1-eth0").await.unwrap().unwrap().master, Some(br.index));
 
     // A second create_bridge adopts the existing bridge (restart case).
     nsw.set_up("s1", false).await.unwrap();
@@ -126,13 +97,9 @@ async fn delete_leaves_nothing_behind() {
     assert_eq!(before_sw, vec!["lo".to_string()]);
 
     nsw.create_bridge("s1").await.unwrap();
-    nsw.create_veth("a-eth0", "eth0", &host.ns, None, None)
-        .await
-        .unwrap();
+    nsw.create_veth("a-eth0", "eth0", &host.ns, None, None).await.unwrap();
     nsw.set_master("a-eth0", Some("s1")).await.unwrap();
-    nh.add_address("eth0", "192.0.2.1/24".parse().unwrap())
-        .await
-        .unwrap();
+    nh.add_address("eth0", "192.0.2.1/24".parse().unwrap()).await.unwrap();
 
     // Deleting the outer end takes the peer (in the other namespace) with it.
     assert!(nsw.delete_link("a-eth0").await.unwrap());
@@ -152,11 +119,7 @@ async fn dummy_link_supported_or_clear_error() {
     let nl = ns.nl().await;
     match nl.create_dummy("dum0").await {
         Ok(()) => {
-            let l = nl
-                .link_by_name("dum0")
-                .await
-                .unwrap()
-                .expect("dummy created");
+            let l = nl.link_by_name("dum0").await.unwrap().expect("dummy created");
             assert_eq!(l.kind.as_deref(), Some("dummy"));
             eprintln!("kernel has dummy links: created one");
         }

@@ -16,10 +16,7 @@ async fn named_namespace_lifecycle_and_identity() {
     let again = Netns::from_name(&t.name).unwrap();
     assert_eq!(again.inode(), t.ns.inode());
     assert_ne!(Netns::current().unwrap().inode(), t.ns.inode());
-    assert_eq!(
-        Netns::from_pid(std::process::id()).unwrap(),
-        Netns::current().unwrap()
-    );
+    assert_eq!(Netns::from_pid(std::process::id()).unwrap(), Netns::current().unwrap());
     let e = Netns::create_named(&t.name).unwrap_err();
     assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
     assert!(Netns::create_named("../etc").is_err());
@@ -50,18 +47,9 @@ async fn sysctl_is_per_namespace() {
     let b_before = sysctl_get_in(&b.ns, "net.ipv4.ip_forward").unwrap();
     let flipped = if b_before == "1" { "0" } else { "1" };
     sysctl_in(&a.ns, "net.ipv4.ip_forward", flipped).unwrap();
-    assert_eq!(
-        sysctl_get_in(&a.ns, "net.ipv4.ip_forward").unwrap(),
-        flipped
-    );
-    assert_eq!(
-        sysctl_get_in(&b.ns, "net.ipv4.ip_forward").unwrap(),
-        b_before
-    );
+    assert_eq!(sysctl_get_in(&a.ns, "net.ipv4.ip_forward").unwrap(), flipped);
+    assert_eq!(sysctl_get_in(&b.ns, "net.ipv4.ip_forward").unwrap(), b_before);
     sysctl_in(&a.ns, "net/ipv6/conf/all/forwarding", "1").unwrap();
-    assert_eq!(
-        sysctl_get_in(&a.ns, "net.ipv6.conf.all.forwarding").unwrap(),
-        "1"
-    );
+    assert_eq!(sysctl_get_in(&a.ns, "net.ipv6.conf.all.forwarding").unwrap(), "1");
     assert!(sysctl_in(&a.ns, "net.ipv4.no_such_key", "1").is_err());
 }

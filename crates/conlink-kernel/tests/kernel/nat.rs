@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use crate::common::*;
 use conlink_kernel::{
-    apply_forwards, apply_static_nat, run_in_netns, sysctl_in, Forward, Netns, Proto, StaticNat,
-    VethRequest,
+    apply_forwards, apply_static_nat, run_in_netns, sysctl_in, Forward, Netns, Proto, StaticNat, VethRequest,
 };
 
 fn listen(ns: &Netns, addr: SocketAddr) -> TcpListener {
@@ -24,9 +23,7 @@ fn exchange(ns: &Netns, l: TcpListener, to: SocketAddr) -> std::io::Result<Socke
         s.write_all(b"hello")?;
         Ok(peer)
     });
-    let mut c = run_in_netns(ns.as_fd(), move || {
-        TcpStream::connect_timeout(&to, Duration::from_secs(3))
-    })?;
+    let mut c = run_in_netns(ns.as_fd(), move || TcpStream::connect_timeout(&to, Duration::from_secs(3)))?;
     c.set_read_timeout(Some(Duration::from_secs(3)))?;
     let mut buf = [0u8; 5];
     c.read_exact(&mut buf)?;
@@ -34,13 +31,7 @@ fn exchange(ns: &Netns, l: TcpListener, to: SocketAddr) -> std::io::Result<Socke
     server.join().unwrap()
 }
 
-async fn veth(
-    nl: &conlink_kernel::Nl,
-    outer: &str,
-    ns: &TestNs,
-    outer_ips: &[&str],
-    inner_ips: &[&str],
-) {
+async fn veth(nl: &conlink_kernel::Nl, outer: &str, ns: &TestNs, outer_ips: &[&str], inner_ips: &[&str]) {
     let mut v = VethRequest::new(outer, "eth0", &ns.ns);
     v.outer_up = true;
     nl.create_veth_with(&v).await.unwrap();
@@ -84,18 +75,8 @@ async fn forward_reaches_container_v4_and_v6() {
     sysctl_in(&cn.ns, "net.ipv4.ip_forward", "1").unwrap();
     sysctl_in(&cn.ns, "net.ipv6.conf.all.forwarding", "1").unwrap();
     let fw = [
-        Forward {
-            proto: Proto::Tcp,
-            port: 8080,
-            to: "192.0.2.1".parse().unwrap(),
-            to_port: 80,
-        },
-        Forward {
-            proto: Proto::Tcp,
-            port: 8081,
-            to: "2001:db8:2::1".parse().unwrap(),
-            to_port: 80,
-        },
+        Forward { proto: Proto::Tcp, port: 8080, to: "192.0.2.1".parse().unwrap(), to_port: 80 },
+        Forward { proto: Proto::Tcp, port: 8081, to: "2001:db8:2::1".parse().unwrap(), to_port: 80 },
     ];
     apply_forwards(&cn.ns, "DOCKER-ETH0", &fw).unwrap();
     // Applying again replaces, not duplicates or fails.
@@ -103,11 +84,7 @@ async fn forward_reaches_container_v4_and_v6() {
 
     let l4 = listen(&sv.ns, "192.0.2.1:80".parse().unwrap());
     let peer = exchange(&cl.ns, l4, "198.51.100.1:8080".parse().unwrap()).expect("IPv4 forward");
-    assert_eq!(
-        peer.ip().to_string(),
-        "192.0.2.254",
-        "masqueraded to conlink's address"
-    );
+    assert_eq!(peer.ip().to_string(), "192.0.2.254", "masqueraded to conlink's address");
     let l6 = listen(&sv.ns, "[2001:db8:2::1]:80".parse().unwrap());
     let peer = exchange(&cl.ns, l6, "[2001:db8:1::1]:8081".parse().unwrap()).expect("IPv6 forward");
     assert_eq!(peer.ip().to_string(), "2001:db8:2::fe");
@@ -117,9 +94,7 @@ async fn forward_reaches_container_v4_and_v6() {
     let l4 = listen(&sv.ns, "192.0.2.1:80".parse().unwrap());
     drop(l4);
     let to: SocketAddr = "198.51.100.1:8080".parse().unwrap();
-    let r = run_in_netns(cl.ns.as_fd(), move || {
-        TcpStream::connect_timeout(&to, Duration::from_millis(500))
-    });
+    let r = run_in_netns(cl.ns.as_fd(), move || TcpStream::connect_timeout(&to, Duration::from_millis(500)));
     assert!(r.is_err(), "forward must be gone");
 }
 
@@ -134,9 +109,7 @@ async fn static_nat_maps_link_ip_to_nat_ip() {
     veth(&np, "p-eth0", &cont, &["192.0.2.2/24"], &["192.0.2.1/24"]).await;
     let nc = cont.nl().await;
     nc.set_up("lo", true).await.unwrap();
-    nc.add_address("lo", "203.0.113.1/32".parse().unwrap())
-        .await
-        .unwrap();
+    nc.add_address("lo", "203.0.113.1/32".parse().unwrap()).await.unwrap();
     let nats = [StaticNat {
         dev: "eth0".into(),
         link_ip: "192.0.2.1".parse().unwrap(),
@@ -153,9 +126,7 @@ async fn static_nat_maps_link_ip_to_nat_ip() {
     // Out: a connection from the NAT IP leaves with the link IP.
     let l = listen(&peer.ns, "192.0.2.2:81".parse().unwrap());
     let server = std::thread::spawn(move || l.accept().map(|(_, p)| p));
-    let c = run_in_netns(cont.ns.as_fd(), || {
-        connect_from([203, 0, 113, 1], [192, 0, 2, 2], 81)
-    });
+    let c = run_in_netns(cont.ns.as_fd(), || connect_from([203, 0, 113, 1], [192, 0, 2, 2], 81));
     c.expect("connect out");
     let p = server.join().unwrap().unwrap();
     assert_eq!(p.ip().to_string(), "192.0.2.1", "SNAT to the link ip");
@@ -163,18 +134,12 @@ async fn static_nat_maps_link_ip_to_nat_ip() {
 
 /// TCP connect from a chosen local IPv4 address (std cannot bind before
 /// connect), blocking; the returned fd keeps the connection open.
-fn connect_from(
-    local: [u8; 4],
-    remote: [u8; 4],
-    port: u16,
-) -> std::io::Result<std::os::fd::OwnedFd> {
+fn connect_from(local: [u8; 4], remote: [u8; 4], port: u16) -> std::io::Result<std::os::fd::OwnedFd> {
     use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
     let sin = |ip: [u8; 4], port: u16| libc::sockaddr_in {
         sin_family: libc::AF_INET as u16,
         sin_port: port.to_be(),
-        sin_addr: libc::in_addr {
-            s_addr: u32::from_ne_bytes(ip),
-        },
+        sin_addr: libc::in_addr { s_addr: u32::from_ne_bytes(ip) },
         sin_zero: [0; 8],
     };
     let len = std::mem::size_of::<libc::sockaddr_in>() as u32;

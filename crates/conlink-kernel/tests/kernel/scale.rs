@@ -28,13 +28,7 @@ async fn hundred_ports_on_a_bridge() {
     }
     let per_link = start.elapsed() / N as u32;
     eprintln!("created {N} bridged veth pairs: {per_link:?} per link");
-    let ports = nsw
-        .links()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|l| l.master == Some(br))
-        .count();
+    let ports = nsw.links().await.unwrap().into_iter().filter(|l| l.master == Some(br)).count();
     assert_eq!(ports, N);
     // Generous bound: shared 2-core CI machine; the target is ~1 ms.
     assert!(per_link.as_millis() < 20, "{per_link:?} per link");

@@ -46,10 +46,7 @@ fn raw_socket(ns: &Netns, ifindex: u32) -> OwnedFd {
         if r < 0 {
             return Err(std::io::Error::last_os_error());
         }
-        let tv = libc::timeval {
-            tv_sec: 0,
-            tv_usec: 200_000,
-        };
+        let tv = libc::timeval { tv_sec: 0, tv_usec: 200_000 };
         // SAFETY: valid timeval for SO_RCVTIMEO.
         unsafe {
             libc::setsockopt(
@@ -98,12 +95,7 @@ fn receives(fd: &OwnedFd, marker: &[u8], within: Duration) -> bool {
 fn send(fd: &OwnedFd, frame: &[u8]) {
     // SAFETY: frame is readable for its length.
     let n = unsafe { libc::send(fd.as_raw_fd(), frame.as_ptr().cast(), frame.len(), 0) };
-    assert_eq!(
-        n,
-        frame.len() as isize,
-        "raw send: {}",
-        std::io::Error::last_os_error()
-    );
+    assert_eq!(n, frame.len() as isize, "raw send: {}", std::io::Error::last_os_error());
 }
 
 #[tokio::test]
@@ -142,15 +134,9 @@ async fn patch_redirects_everything_both_ways() {
     let sa = raw_socket(&a.ns, ia);
     let sb = raw_socket(&b.ns, ib);
     send(&sa, &lldp_frame(b"conlink-a2b"));
-    assert!(
-        receives(&sb, b"conlink-a2b", Duration::from_secs(2)),
-        "LLDP A->B"
-    );
+    assert!(receives(&sb, b"conlink-a2b", Duration::from_secs(2)), "LLDP A->B");
     send(&sb, &lldp_frame(b"conlink-b2a"));
-    assert!(
-        receives(&sa, b"conlink-b2a", Duration::from_secs(2)),
-        "LLDP B->A"
-    );
+    assert!(receives(&sa, b"conlink-b2a", Duration::from_secs(2)), "LLDP B->A");
 
     let err = nm.mirred_redirect("a-out", "nope0").await.unwrap_err();
     assert!(err.is_not_found(), "{err}");
@@ -168,15 +154,9 @@ async fn netem_applies_or_reports_missing_qdisc() {
     let netem = Netem::parse("delay 20ms 5ms loss 1% rate 10mbit").unwrap();
     match nm.set_netem("n-out", &netem).await {
         Ok(()) => {
-            assert_eq!(
-                nm.root_qdisc_kind("n-out").await.unwrap().as_deref(),
-                Some("netem")
-            );
+            assert_eq!(nm.root_qdisc_kind("n-out").await.unwrap().as_deref(), Some("netem"));
             nm.clear_netem("n-out").await.unwrap();
-            assert_ne!(
-                nm.root_qdisc_kind("n-out").await.unwrap().as_deref(),
-                Some("netem")
-            );
+            assert_ne!(nm.root_qdisc_kind("n-out").await.unwrap().as_deref(), Some("netem"));
         }
         Err(e) => {
             eprintln!("netem unsupported on this kernel, asserting the error: {e}");

@@ -49,14 +49,8 @@ async fn hosts_on_a_bridge_talk_v4_and_v6() {
         .args(["netns", "exec", &h1.name, "ping", "-c1", "-W2", "192.0.2.2"])
         .output()
     {
-        if out.status.code() != Some(255)
-            && !String::from_utf8_lossy(&out.stderr).contains("No such file")
-        {
-            assert!(
-                out.status.success(),
-                "ping failed: {}",
-                String::from_utf8_lossy(&out.stdout)
-            );
+        if out.status.code() != Some(255) && !String::from_utf8_lossy(&out.stderr).contains("No such file") {
+            assert!(out.status.success(), "ping failed: {}", String::from_utf8_lossy(&out.stdout));
         }
     }
 

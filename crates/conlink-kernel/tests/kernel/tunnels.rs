@@ -9,16 +9,7 @@ use conlink_kernel::{Nl, TunnelKind, VethRequest};
 async fn host_side(nh: &Nl, kind: TunnelKind, remote: &str, cont: &TestNs, ip: &str) {
     nh.create_bridge("br0").await.unwrap();
     let br = nh.index_of("br0").await.unwrap();
-    nh.create_tunnel(
-        kind,
-        "vxlan-42",
-        42,
-        remote.parse().unwrap(),
-        Some(br),
-        Some(1450),
-    )
-    .await
-    .unwrap();
+    nh.create_tunnel(kind, "vxlan-42", 42, remote.parse().unwrap(), Some(br), Some(1450)).await.unwrap();
     let l = nh.link_by_name("vxlan-42").await.unwrap().unwrap();
     assert_eq!(l.kind.as_deref(), Some("vxlan"));
     assert_eq!(l.master, Some(br));
@@ -49,12 +40,8 @@ async fn vxlan_joins_bridges_on_two_hosts() {
     v.outer_up = true;
     na.create_veth_with(&v).await.unwrap();
     nb.set_up("uplink", true).await.unwrap();
-    na.add_address("uplink", "198.51.100.1/24".parse().unwrap())
-        .await
-        .unwrap();
-    nb.add_address("uplink", "198.51.100.2/24".parse().unwrap())
-        .await
-        .unwrap();
+    na.add_address("uplink", "198.51.100.1/24".parse().unwrap()).await.unwrap();
+    nb.add_address("uplink", "198.51.100.2/24".parse().unwrap()).await.unwrap();
     host_side(&na, TunnelKind::Vxlan, "198.51.100.2", &ca, "192.0.2.1/24").await;
     host_side(&nb, TunnelKind::Vxlan, "198.51.100.1", &cb, "192.0.2.2/24").await;
 
@@ -65,14 +52,7 @@ async fn vxlan_joins_bridges_on_two_hosts() {
     // Same name again: Exists, not a silent second device.
     let br = na.index_of("br0").await.unwrap();
     let e = na
-        .create_tunnel(
-            TunnelKind::Vxlan,
-            "vxlan-42",
-            42,
-            "198.51.100.2".parse().unwrap(),
-            Some(br),
-            None,
-        )
+        .create_tunnel(TunnelKind::Vxlan, "vxlan-42", 42, "198.51.100.2".parse().unwrap(), Some(br), None)
         .await
         .unwrap_err();
     assert!(e.is_exists(), "{e}");
@@ -86,14 +66,7 @@ async fn geneve_works_or_is_reported_missing() {
     let h = TestNs::new("gh");
     let n = h.nl().await;
     match n
-        .create_tunnel(
-            TunnelKind::Geneve,
-            "geneve-7",
-            7,
-            "198.51.100.2".parse().unwrap(),
-            None,
-            None,
-        )
+        .create_tunnel(TunnelKind::Geneve, "geneve-7", 7, "198.51.100.2".parse().unwrap(), None, None)
         .await
     {
         Ok(()) => {

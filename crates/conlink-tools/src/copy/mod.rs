@@ -41,12 +41,7 @@ fn parse(argv: &[OsString]) -> Result<Args, String> {
             ))
         }
     };
-    Ok(Args {
-        template,
-        src,
-        dst,
-        command,
-    })
+    Ok(Args { template, src, dst, command })
 }
 
 pub fn main(argv: Vec<OsString>) -> i32 {
@@ -57,10 +52,7 @@ pub fn main(argv: Vec<OsString>) -> i32 {
             return 2;
         }
     };
-    let options = tree::Options {
-        template: args.template,
-        verbose: true,
-    };
+    let options = tree::Options { template: args.template, verbose: true };
     match tree::overlay(&args.src, &args.dst, &options) {
         Ok(stats) => eprintln!(
             "Copied {} files, {} symlinks from '{}' to '{}'",

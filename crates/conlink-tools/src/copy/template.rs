@@ -42,9 +42,7 @@ pub fn render(input: &[u8], lookup: impl Fn(&str) -> Option<Vec<u8>>) -> Rendere
 /// If `s` starts with a token, its variable name and the token's length.
 fn token_at(s: &[u8]) -> Option<(&str, usize)> {
     let body = s.strip_prefix(b"{{")?;
-    let end = body
-        .iter()
-        .position(|&b| b == b'}' || b == b'{' || b.is_ascii_whitespace())?;
+    let end = body.iter().position(|&b| b == b'}' || b == b'{' || b.is_ascii_whitespace())?;
     if end == 0 || !body[end..].starts_with(b"}}") {
         return None;
     }
@@ -73,10 +71,7 @@ mod tests {
     #[test]
     fn replaces_known_keeps_unknown() {
         let r = render(b"x={{FOO}} y={{NOPE}} z={{FOO}}{{EMPTY}}.", env);
-        assert_eq!(
-            String::from_utf8(r.output).unwrap(),
-            "x=foo-value y={{NOPE}} z=foo-value."
-        );
+        assert_eq!(String::from_utf8(r.output).unwrap(), "x=foo-value y={{NOPE}} z=foo-value.");
         assert_eq!(r.replaced, vec!["FOO", "EMPTY"]);
         assert_eq!(r.unknown, vec!["NOPE"]);
     }
@@ -90,15 +85,7 @@ mod tests {
 
     #[test]
     fn non_tokens_untouched() {
-        for s in [
-            "{{}}",
-            "{{ FOO }}",
-            "{FOO}",
-            "{{FOO}",
-            "{{FO{O}}",
-            "}}{{",
-            "{{{FOO}}}",
-        ] {
+        for s in ["{{}}", "{{ FOO }}", "{FOO}", "{{FOO}", "{{FO{O}}", "}}{{", "{{{FOO}}}"] {
             let r = render(s.as_bytes(), env);
             let expect = if s == "{{{FOO}}}" { "{foo-value}" } else { s };
             assert_eq!(String::from_utf8(r.output).unwrap(), expect, "input {s}");

@@ -31,8 +31,7 @@ pub struct Stats {
 }
 
 pub fn overlay(src: &Path, dst: &Path, opts: &Options) -> Result<Stats, String> {
-    let src_meta =
-        fs::metadata(src).map_err(|e| format!("cannot read '{}': {e}", src.display()))?;
+    let src_meta = fs::metadata(src).map_err(|e| format!("cannot read '{}': {e}", src.display()))?;
     if !src_meta.is_dir() {
         return Err(format!("not a directory: '{}'", src.display()));
     }
@@ -40,11 +39,7 @@ pub fn overlay(src: &Path, dst: &Path, opts: &Options) -> Result<Stats, String> 
     // Copying a tree into itself would recurse forever or delete its own input.
     let (csrc, cdst) = (canonical(src)?, canonical(dst)?);
     if cdst.starts_with(&csrc) {
-        return Err(format!(
-            "destination '{}' is inside source '{}'",
-            dst.display(),
-            src.display()
-        ));
+        return Err(format!("destination '{}' is inside source '{}'", dst.display(), src.display()));
     }
     let mut stats = Stats::default();
     copy_dir_contents(src, dst, opts, &mut stats)?;
@@ -55,17 +50,10 @@ fn canonical(p: &Path) -> Result<PathBuf, String> {
     fs::canonicalize(p).map_err(|e| format!("cannot resolve '{}': {e}", p.display()))
 }
 
-fn copy_dir_contents(
-    src: &Path,
-    dst: &Path,
-    opts: &Options,
-    stats: &mut Stats,
-) -> Result<(), String> {
+fn copy_dir_contents(src: &Path, dst: &Path, opts: &Options, stats: &mut Stats) -> Result<(), String> {
     let ctx = |e: io::Error, p: &Path| format!("'{}': {e}", p.display());
-    let mut entries: Vec<_> = fs::read_dir(src)
-        .map_err(|e| ctx(e, src))?
-        .collect::<Result<_, _>>()
-        .map_err(|e| ctx(e, src))?;
+    let mut entries: Vec<_> =
+        fs::read_dir(src).map_err(|e| ctx(e, src))?.collect::<Result<_, _>>().map_err(|e| ctx(e, src))?;
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         let (from, to) = (entry.path(), dst.join(entry.file_name()));
@@ -75,10 +63,7 @@ fn copy_dir_contents(
             let existed = match fs::symlink_metadata(&to) {
                 Ok(m) if m.is_dir() => true,
                 Ok(_) => {
-                    return Err(format!(
-                        "cannot replace non-directory '{}' with a directory",
-                        to.display()
-                    ))
+                    return Err(format!("cannot replace non-directory '{}' with a directory", to.display()))
                 }
                 Err(_) => false,
             };
@@ -110,13 +95,8 @@ fn copy_dir_contents(
 /// through a symlink and read-only targets are replaced, like `cp -a`.
 fn remove_non_dir(path: &Path) -> Result<(), String> {
     match fs::symlink_metadata(path) {
-        Ok(m) if m.is_dir() => Err(format!(
-            "cannot replace directory '{}' with a file",
-            path.display()
-        )),
-        Ok(_) => {
-            fs::remove_file(path).map_err(|e| format!("cannot replace '{}': {e}", path.display()))
-        }
+        Ok(m) if m.is_dir() => Err(format!("cannot replace directory '{}' with a file", path.display())),
+        Ok(_) => fs::remove_file(path).map_err(|e| format!("cannot replace '{}': {e}", path.display())),
         Err(_) => Ok(()),
     }
 }
@@ -137,23 +117,15 @@ fn copy_file(from: &Path, to: &Path, mode: u32, opts: &Options) -> Result<(), St
         }
     }
     if !rendered.unknown.is_empty() {
-        let names: Vec<String> = rendered
-            .unknown
-            .iter()
-            .map(|n| format!("{{{{{n}}}}}"))
-            .collect();
+        let names: Vec<String> = rendered.unknown.iter().map(|n| format!("{{{{{n}}}}}")).collect();
         eprintln!(
             "copy: warning: {} in '{}' not set in the environment; left unchanged",
             names.join(", "),
             to.display()
         );
     }
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(to)
-        .map_err(|e| ctx(e, to))?;
+    let mut file =
+        fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(to).map_err(|e| ctx(e, to))?;
     file.write_all(&rendered.output).map_err(|e| ctx(e, to))?;
     // Explicitly, because the create mode above is reduced by the umask.
     fs::set_permissions(to, fs::Permissions::from_mode(mode)).map_err(|e| ctx(e, to))

@@ -19,14 +19,7 @@ mod tests {
 
     #[test]
     fn builds_argv() {
-        let v = argv(
-            &["docker".into(), "compose".into()],
-            ".env",
-            &["up".into(), "-d".into()],
-        );
-        assert_eq!(
-            v,
-            ["docker", "compose", "--env-file", ".env", "up", "-d"].map(OsString::from)
-        );
+        let v = argv(&["docker".into(), "compose".into()], ".env", &["up".into(), "-d".into()]);
+        assert_eq!(v, ["docker", "compose", "--env-file", ".env", "up", "-d"].map(OsString::from));
     }
 }

@@ -63,15 +63,9 @@ mod tests {
     use std::collections::HashMap;
 
     fn graph(edges: &[(&str, &[&str])]) -> impl Fn(&str) -> Result<Vec<String>, String> {
-        let map: HashMap<String, Vec<String>> = edges
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.iter().map(|s| s.to_string()).collect()))
-            .collect();
-        move |m: &str| {
-            map.get(m)
-                .cloned()
-                .ok_or_else(|| format!("mode '{m}' not found"))
-        }
+        let map: HashMap<String, Vec<String>> =
+            edges.iter().map(|(k, v)| (k.to_string(), v.iter().map(|s| s.to_string()).collect())).collect();
+        move |m: &str| map.get(m).cloned().ok_or_else(|| format!("mode '{m}' not found"))
     }
 
     fn names(v: &[&str]) -> Vec<String> {
@@ -87,37 +81,22 @@ mod tests {
             ("web", &["base"]),
             ("all", &["node1", "nodes2", "web"]),
         ]);
-        assert_eq!(
-            resolve(&names(&["all"]), &g).unwrap(),
-            names(&["base", "node1", "nodes2", "web", "all"])
-        );
-        assert_eq!(
-            resolve(&names(&["web", "node1", "web"]), &g).unwrap(),
-            names(&["base", "web", "node1"])
-        );
+        assert_eq!(resolve(&names(&["all"]), &g).unwrap(), names(&["base", "node1", "nodes2", "web", "all"]));
+        assert_eq!(resolve(&names(&["web", "node1", "web"]), &g).unwrap(), names(&["base", "web", "node1"]));
     }
 
     #[test]
     fn cycle_is_reported_with_path() {
         let g = graph(&[("a", &["b"]), ("b", &["c"]), ("c", &["a"])]);
-        assert_eq!(
-            resolve(&names(&["a"]), &g).unwrap_err(),
-            "dependency cycle: a -> b -> c -> a"
-        );
+        assert_eq!(resolve(&names(&["a"]), &g).unwrap_err(), "dependency cycle: a -> b -> c -> a");
         let g = graph(&[("a", &["a"])]);
-        assert_eq!(
-            resolve(&names(&["a"]), &g).unwrap_err(),
-            "dependency cycle: a -> a"
-        );
+        assert_eq!(resolve(&names(&["a"]), &g).unwrap_err(), "dependency cycle: a -> a");
     }
 
     #[test]
     fn missing_dependency_names_requirer() {
         let g = graph(&[("a", &["ghost"])]);
-        assert_eq!(
-            resolve(&names(&["a"]), &g).unwrap_err(),
-            "mode 'ghost' not found (required by mode 'a')"
-        );
+        assert_eq!(resolve(&names(&["a"]), &g).unwrap_err(), "mode 'ghost' not found (required by mode 'a')");
     }
 
     #[test]

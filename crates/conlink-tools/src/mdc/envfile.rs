@@ -16,10 +16,7 @@ pub struct Mode {
 /// `MDC_MODE_<name>` suffix: non-alphanumerics become `_` so it is a valid
 /// variable name (as documented by the original).
 pub fn marker_name(mode: &str) -> String {
-    let suffix: String = mode
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
+    let suffix: String = mode.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
     format!("MDC_MODE_{suffix}")
 }
 
@@ -31,19 +28,11 @@ pub fn compose_file_value(empty_base: &str, modes: &[Mode]) -> String {
 }
 
 pub fn profiles_value(modes: &[Mode]) -> String {
-    modes
-        .iter()
-        .map(|m| format!("MODE_{}", m.name))
-        .collect::<Vec<_>>()
-        .join(",")
+    modes.iter().map(|m| format!("MODE_{}", m.name)).collect::<Vec<_>>().join(",")
 }
 
 pub fn mode_dirs_value(modes: &[Mode]) -> String {
-    modes
-        .iter()
-        .map(|m| m.path.as_str())
-        .collect::<Vec<_>>()
-        .join(",")
+    modes.iter().map(|m| m.path.as_str()).collect::<Vec<_>>().join(",")
 }
 
 pub fn render(modes: &[Mode], empty_base: &str, compose_dir: &str) -> String {
@@ -61,10 +50,7 @@ pub fn render(modes: &[Mode], empty_base: &str, compose_dir: &str) -> String {
             out.push_str(&format!("### mdc end mode {} ({path})\n", m.name));
         }
     }
-    out.push_str(&format!(
-        "COMPOSE_FILE={}\n",
-        compose_file_value(empty_base, modes)
-    ));
+    out.push_str(&format!("COMPOSE_FILE={}\n", compose_file_value(empty_base, modes)));
     out.push_str(&format!("COMPOSE_DIR={compose_dir}\n"));
     out.push_str(&format!("COMPOSE_PROFILES={}\n", profiles_value(modes)));
     out.push_str(&format!("MDC_MODE_DIRS=\"{}\"\n", mode_dirs_value(modes)));
@@ -79,10 +65,7 @@ mod tests {
         let path = format!("./modes/{name}");
         Mode {
             compose_file: compose.then(|| format!("{path}/compose.yaml")),
-            env_files: env
-                .iter()
-                .map(|(p, c)| (format!("{path}/{p}"), c.to_string()))
-                .collect(),
+            env_files: env.iter().map(|(p, c)| (format!("{path}/{p}"), c.to_string())).collect(),
             name: name.into(),
             path,
         }
@@ -90,10 +73,8 @@ mod tests {
 
     #[test]
     fn full_env_file() {
-        let modes = vec![
-            mode("base", true, &[("env", "A=1\nB=2")]),
-            mode("my-web", false, &[(".env", "B=3\n")]),
-        ];
+        let modes =
+            vec![mode("base", true, &[("env", "A=1\nB=2")]), mode("my-web", false, &[(".env", "B=3\n")])];
         let text = render(&modes, "./.compose-empty.yaml", "/p");
         assert_eq!(
             text,

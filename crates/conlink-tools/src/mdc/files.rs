@@ -13,18 +13,14 @@ pub fn check_wipe_safe(files_dir: &str) -> Result<(), String> {
     let refuse = || {
         Err(format!("refusing to wipe MDC_FILES_DIR '{files_dir}': it must not be '.', '/' or contain the current directory"))
     };
-    let base = Path::new(files_dir)
-        .file_name()
-        .map(|b| b.to_string_lossy().into_owned());
-    if files_dir.trim_end_matches('/').is_empty()
-        || matches!(base.as_deref(), None | Some(".") | Some(".."))
+    let base = Path::new(files_dir).file_name().map(|b| b.to_string_lossy().into_owned());
+    if files_dir.trim_end_matches('/').is_empty() || matches!(base.as_deref(), None | Some(".") | Some(".."))
     {
         return refuse();
     }
-    if let (Ok(dir), Ok(cwd)) = (
-        fs::canonicalize(files_dir),
-        std::env::current_dir().and_then(fs::canonicalize),
-    ) {
+    if let (Ok(dir), Ok(cwd)) =
+        (fs::canonicalize(files_dir), std::env::current_dir().and_then(fs::canonicalize))
+    {
         if dir == Path::new("/") || cwd.starts_with(&dir) {
             return refuse();
         }
@@ -41,10 +37,7 @@ pub fn rebuild(files_dir: &str, mode_paths: &[String], verbose: bool) -> Result<
         fs::remove_dir_all(files_dir).map_err(|e| format!("cannot remove '{files_dir}': {e}"))?;
     }
     fs::create_dir_all(files_dir).map_err(|e| format!("cannot create '{files_dir}': {e}"))?;
-    let opts = tree::Options {
-        template: false,
-        verbose,
-    };
+    let opts = tree::Options { template: false, verbose };
     for mode_path in mode_paths {
         for (svc, src) in service_file_trees(Path::new(mode_path))? {
             let dst = Path::new(files_dir).join(&svc);

@@ -15,10 +15,7 @@ pub struct Settings {
 impl Settings {
     pub fn from_env() -> Settings {
         let get = |name: &str, default: &str| {
-            env::var(name)
-                .ok()
-                .filter(|v| !v.is_empty())
-                .unwrap_or_else(|| default.to_string())
+            env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string())
         };
         Settings {
             modes_dir: get("MODES_DIR", "./modes"),

@@ -46,9 +46,7 @@ fn link_label(link: &Link) -> String {
 pub fn render(t: &Topology) -> String {
     let mut out = String::from("digraph conlink {\n");
     out.push_str("  graph [compound=true, splines=true, fontname=\"Helvetica\"];\n");
-    out.push_str(
-        "  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=12];\n",
-    );
+    out.push_str("  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=12];\n");
     out.push_str("  edge [dir=none, fontname=\"Helvetica\", fontsize=10];\n\n");
 
     out.push_str("  subgraph cluster_conlink {\n    label=\"conlink network namespace\";\n    style=\"rounded,filled\"; fillcolor=\"#c5d1e7\"; color=\"#7396a0\";\n");
@@ -73,12 +71,8 @@ pub fn render(t: &Topology) -> String {
     }
     out.push_str("  }\n\n");
 
-    let parents: Vec<&str> = unique(
-        t.links
-            .iter()
-            .filter(|l| l.is_host_child())
-            .filter_map(|l| l.outer_dev.as_deref()),
-    );
+    let parents: Vec<&str> =
+        unique(t.links.iter().filter(|l| l.is_host_child()).filter_map(|l| l.outer_dev.as_deref()));
     if !parents.is_empty() {
         out.push_str("  subgraph cluster_host {\n    label=\"host\";\n    style=\"rounded,filled\"; fillcolor=\"#f5f5f5\"; color=\"#666666\";\n");
         for p in &parents {
@@ -134,10 +128,7 @@ pub fn render(t: &Topology) -> String {
             "  {remote} [label={}, fillcolor=\"#a5f5a5\"];\n",
             q(&format!("remote host {}", tun.remote))
         ));
-        out.push_str(&format!(
-            "  {} -> {dev};\n",
-            q(&format!("bridge:{}", tun.bridge))
-        ));
+        out.push_str(&format!("  {} -> {dev};\n", q(&format!("bridge:{}", tun.bridge))));
         out.push_str(&format!(
             "  {dev} -> {remote} [label={}];\n",
             q(&format!("{} vni {}", tun.tunnel_type, tun.vni))

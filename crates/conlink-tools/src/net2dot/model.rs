@@ -64,42 +64,22 @@ fn text(v: Option<&Value>) -> Option<String> {
 }
 
 pub fn from_json(cfg: &Value) -> Result<Topology, String> {
-    let obj = cfg
-        .as_object()
-        .ok_or("show-config JSON must be an object")?;
+    let obj = cfg.as_object().ok_or("show-config JSON must be an object")?;
     let mut t = Topology::default();
     if let Some(bridges) = obj.get("bridges").and_then(Value::as_object) {
         for (name, b) in bridges {
-            t.add_bridge(
-                &text(b.get("bridge")).unwrap_or_else(|| name.clone()),
-                text(b.get("mode")),
-            );
+            t.add_bridge(&text(b.get("bridge")).unwrap_or_else(|| name.clone()), text(b.get("mode")));
         }
     }
     for (key, kind) in [("services", Kind::Service), ("containers", Kind::Container)] {
-        for (name, entry) in obj
-            .get(key)
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-        {
+        for (name, entry) in obj.get(key).and_then(Value::as_object).into_iter().flatten() {
             let node = t.node(kind, name);
-            for link in entry
-                .get("links")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
+            for link in entry.get("links").and_then(Value::as_array).into_iter().flatten() {
                 t.add_link(node, link.as_object().ok_or("link must be an object")?);
             }
         }
     }
-    for link in obj
-        .get("links")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for link in obj.get("links").and_then(Value::as_array).into_iter().flatten() {
         let link = link.as_object().ok_or("link must be an object")?;
         let (kind, name) = match (text(link.get("service")), text(link.get("container"))) {
             (Some(s), _) => (Kind::Service, s),
@@ -109,12 +89,7 @@ pub fn from_json(cfg: &Value) -> Result<Topology, String> {
         let node = t.node(kind, &name);
         t.add_link(node, link);
     }
-    for tun in obj
-        .get("tunnels")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for tun in obj.get("tunnels").and_then(Value::as_array).into_iter().flatten() {
         let field = |k: &str| text(tun.get(k)).ok_or_else(|| format!("tunnel without '{k}'"));
         let tunnel = Tunnel {
             tunnel_type: field("type")?,
@@ -138,17 +113,10 @@ impl Topology {
     }
 
     fn node(&mut self, kind: Kind, name: &str) -> usize {
-        if let Some(i) = self
-            .nodes
-            .iter()
-            .position(|n| n.kind == kind && n.name == name)
-        {
+        if let Some(i) = self.nodes.iter().position(|n| n.kind == kind && n.name == name) {
             return i;
         }
-        self.nodes.push(Node {
-            kind,
-            name: name.to_string(),
-        });
+        self.nodes.push(Node { kind, name: name.to_string() });
         self.nodes.len() - 1
     }
 

@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use super::conditions::Condition;
 
-pub const USAGE: &str =
-    "Usage: wait [-i|--if IF] [-I|--ip IF] [-f|--file FILE] [-t|--tcp HOST:PORT]\n\
+pub const USAGE: &str = "Usage: wait [-i|--if IF] [-I|--ip IF] [-f|--file FILE] [-t|--tcp HOST:PORT]\n\
             [-c|--cmd CMD] [-s|--sleep SECS] [-u|--umask UMASK] [--timeout SECS] [-- CMD...]";
 
 #[derive(Debug, PartialEq)]
@@ -26,16 +25,10 @@ pub struct Plan {
 }
 
 pub fn parse(argv: &[OsString]) -> Result<Plan, String> {
-    let mut plan = Plan {
-        steps: Vec::new(),
-        timeout: None,
-        command: Vec::new(),
-    };
+    let mut plan = Plan { steps: Vec::new(), timeout: None, command: Vec::new() };
     let mut i = 0;
     while i < argv.len() {
-        let flag = argv[i]
-            .to_str()
-            .ok_or_else(|| format!("option is not UTF-8: {:?}", argv[i]))?;
+        let flag = argv[i].to_str().ok_or_else(|| format!("option is not UTF-8: {:?}", argv[i]))?;
         if flag == "--" {
             plan.command = argv[i + 1..].to_vec();
             return Ok(plan);
@@ -74,19 +67,13 @@ pub fn parse(argv: &[OsString]) -> Result<Plan, String> {
 /// Interface names index /sys/class/net, so reject anything that is not a
 /// plausible kernel interface name (max 15 bytes, no '/', not '.'/'..').
 fn iface(name: &str) -> Result<String, String> {
-    let ok = !name.is_empty()
-        && name.len() <= 15
-        && !name.contains(['/', ' '])
-        && name != "."
-        && name != "..";
-    ok.then(|| name.to_string())
-        .ok_or_else(|| format!("invalid interface name '{name}'"))
+    let ok =
+        !name.is_empty() && name.len() <= 15 && !name.contains(['/', ' ']) && name != "." && name != "..";
+    ok.then(|| name.to_string()).ok_or_else(|| format!("invalid interface name '{name}'"))
 }
 
 fn host_port(value: &str) -> Result<String, String> {
-    let (host, port) = value
-        .rsplit_once(':')
-        .ok_or_else(|| format!("expected HOST:PORT, got '{value}'"))?;
+    let (host, port) = value.rsplit_once(':').ok_or_else(|| format!("expected HOST:PORT, got '{value}'"))?;
     if host.is_empty() || port.parse::<u16>().is_err() {
         return Err(format!("illegal host/port '{value}'"));
     }
@@ -111,21 +98,8 @@ mod tests {
 
     #[test]
     fn keeps_order_and_command() {
-        let plan = p(&[
-            "-s",
-            "0.5",
-            "-i",
-            "eth0",
-            "-t",
-            "web:80",
-            "--timeout",
-            "3",
-            "--",
-            "sh",
-            "-c",
-            "x",
-        ])
-        .unwrap();
+        let plan =
+            p(&["-s", "0.5", "-i", "eth0", "-t", "web:80", "--timeout", "3", "--", "sh", "-c", "x"]).unwrap();
         assert_eq!(
             plan.steps,
             vec![
@@ -135,27 +109,13 @@ mod tests {
             ]
         );
         assert_eq!(plan.timeout, Some(Duration::from_secs(3)));
-        assert_eq!(
-            plan.command,
-            vec![OsString::from("sh"), "-c".into(), "x".into()]
-        );
+        assert_eq!(plan.command, vec![OsString::from("sh"), "-c".into(), "x".into()]);
     }
 
     #[test]
     fn long_spellings_and_umask() {
-        let plan = p(&[
-            "--intf",
-            "e1",
-            "--ip",
-            "e1",
-            "--file",
-            "/f",
-            "--command",
-            "true",
-            "--umask",
-            "027",
-        ])
-        .unwrap();
+        let plan = p(&["--intf", "e1", "--ip", "e1", "--file", "/f", "--command", "true", "--umask", "027"])
+            .unwrap();
         assert_eq!(plan.steps.len(), 5);
         assert_eq!(plan.steps[4], Step::Umask(0o027));
         assert!(plan.command.is_empty());
@@ -169,9 +129,7 @@ mod tests {
         assert!(p(&["-t", "nohost"]).unwrap_err().contains("HOST:PORT"));
         assert!(p(&["-t", "h:99999"]).unwrap_err().contains("illegal"));
         assert!(p(&["-u", "9"]).unwrap_err().contains("octal"));
-        assert!(p(&["-i", "../etc"])
-            .unwrap_err()
-            .contains("invalid interface"));
+        assert!(p(&["-i", "../etc"]).unwrap_err().contains("invalid interface"));
         assert!(p(&["-s", "-1"]).unwrap_err().contains("seconds"));
         assert!(p(&["sleep", "1"]).unwrap_err().contains("unknown option"));
     }

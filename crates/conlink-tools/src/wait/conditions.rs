@@ -26,9 +26,7 @@ impl Condition {
             Condition::InterfaceExists(ifname) => Path::new("/sys/class/net").join(ifname).exists(),
             Condition::InterfaceHasIp(ifname) => netinfo::interface_has_ip(ifname),
             Condition::FileExists(path) => path.exists(),
-            Condition::Tcp(target) => {
-                tcp::reachable(target, bounded(deadline, Duration::from_secs(2)))
-            }
+            Condition::Tcp(target) => tcp::reachable(target, bounded(deadline, Duration::from_secs(2))),
             Condition::Command(cmd) => run_command(cmd, deadline),
         }
     }
@@ -65,12 +63,7 @@ fn bounded(deadline: Option<Instant>, limit: Duration) -> Duration {
 /// so that, if the overall deadline passes while it runs, it and anything it
 /// started are killed and `--timeout` holds.
 fn run_command(cmd: &str, deadline: Option<Instant>) -> bool {
-    let mut child = match Command::new("sh")
-        .arg("-c")
-        .arg(cmd)
-        .process_group(0)
-        .spawn()
-    {
+    let mut child = match Command::new("sh").arg("-c").arg(cmd).process_group(0).spawn() {
         Ok(child) => child,
         Err(err) => {
             eprintln!("wait: cannot start 'sh -c {cmd}': {err}");

@@ -71,11 +71,7 @@ fn wait_for(
             return Err(1);
         }
         if !announced {
-            eprintln!(
-                "Waiting for {} (retry every {}s)",
-                cond.describe(),
-                interval.as_secs_f64()
-            );
+            eprintln!("Waiting for {} (retry every {}s)", cond.describe(), interval.as_secs_f64());
             announced = true;
         }
         std::thread::sleep(remaining.map_or(interval, |r| r.min(interval)));

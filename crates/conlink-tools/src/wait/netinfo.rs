@@ -24,10 +24,7 @@ pub fn interface_has_ip(ifname: &str) -> bool {
 
 /// `/proc/net/route`: header line, then `Iface Destination Gateway …`.
 pub fn has_ipv4_route(table: &str, ifname: &str) -> bool {
-    table
-        .lines()
-        .skip(1)
-        .any(|line| line.split_whitespace().next() == Some(ifname))
+    table.lines().skip(1).any(|line| line.split_whitespace().next() == Some(ifname))
 }
 
 /// `/proc/net/if_inet6`: `ADDR IFINDEX PREFIXLEN SCOPE FLAGS IFNAME` in hex.

@@ -11,9 +11,7 @@ use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 pub fn reachable(target: &str, timeout: Duration) -> bool {
-    resolve(target)
-        .iter()
-        .any(|addr| TcpStream::connect_timeout(addr, timeout).is_ok())
+    resolve(target).iter().any(|addr| TcpStream::connect_timeout(addr, timeout).is_ok())
 }
 
 fn resolve(target: &str) -> Vec<SocketAddr> {
@@ -30,10 +28,7 @@ fn resolve(target: &str) -> Vec<SocketAddr> {
         return Vec::new();
     };
     let hosts = fs::read_to_string("/etc/hosts").unwrap_or_default();
-    lookup_hosts_file(&hosts, host)
-        .into_iter()
-        .map(|ip| SocketAddr::new(ip, port))
-        .collect()
+    lookup_hosts_file(&hosts, host).into_iter().map(|ip| SocketAddr::new(ip, port)).collect()
 }
 
 /// Addresses for `host` in /etc/hosts text (`IP NAME [ALIASES…]`, `#` comments).
@@ -43,9 +38,7 @@ pub fn lookup_hosts_file(text: &str, host: &str) -> Vec<IpAddr> {
             let line = line.split('#').next().unwrap_or("");
             let mut fields = line.split_whitespace();
             let ip: IpAddr = fields.next()?.parse().ok()?;
-            fields
-                .any(|name| name.eq_ignore_ascii_case(host))
-                .then_some(ip)
+            fields.any(|name| name.eq_ignore_ascii_case(host)).then_some(ip)
         })
         .collect()
 }
@@ -58,18 +51,9 @@ mod tests {
     #[test]
     fn hosts_file_lookup() {
         let text = "127.0.0.1 localhost\n# 10.9.9.9 webserver\n192.168.100.10\twebserver web # comment\n::1 ip6-localhost\n";
-        assert_eq!(
-            lookup_hosts_file(text, "webserver"),
-            vec!["192.168.100.10".parse::<IpAddr>().unwrap()]
-        );
-        assert_eq!(
-            lookup_hosts_file(text, "WEB"),
-            vec!["192.168.100.10".parse::<IpAddr>().unwrap()]
-        );
-        assert_eq!(
-            lookup_hosts_file(text, "ip6-localhost"),
-            vec!["::1".parse::<IpAddr>().unwrap()]
-        );
+        assert_eq!(lookup_hosts_file(text, "webserver"), vec!["192.168.100.10".parse::<IpAddr>().unwrap()]);
+        assert_eq!(lookup_hosts_file(text, "WEB"), vec!["192.168.100.10".parse::<IpAddr>().unwrap()]);
+        assert_eq!(lookup_hosts_file(text, "ip6-localhost"), vec!["::1".parse::<IpAddr>().unwrap()]);
         assert!(lookup_hosts_file(text, "client").is_empty());
     }
 

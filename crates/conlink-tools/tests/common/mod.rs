@@ -34,8 +34,7 @@ impl TempDir {
     pub fn new(tag: &str) -> TempDir {
         static COUNT: AtomicUsize = AtomicUsize::new(0);
         let n = COUNT.fetch_add(1, Ordering::SeqCst);
-        let dir =
-            std::env::temp_dir().join(format!("conlink-tools-{tag}-{}-{n}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("conlink-tools-{tag}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         TempDir(dir)

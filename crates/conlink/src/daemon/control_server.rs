@@ -115,8 +115,11 @@ fn status(shared: &Shared) -> Reply {
 /// The namespace of a tracked container or node, and its record's PID.
 fn target_ns(shared: &Shared, container: &str, dev: &str) -> Result<(Netns, Option<String>), String> {
     let mut tracker = shared.tracker.lock().unwrap();
-    let (_, rec) = tracker.find_mut(container).ok_or_else(|| format!("no container or node {container:?} with links"))?;
-    let link = rec.links.iter().find(|l| l.dev == dev).ok_or_else(|| format!("{container} has no link {dev:?}"))?;
+    let (_, rec) = tracker
+        .find_mut(container)
+        .ok_or_else(|| format!("no container or node {container:?} with links"))?;
+    let link =
+        rec.links.iter().find(|l| l.dev == dev).ok_or_else(|| format!("{container} has no link {dev:?}"))?;
     if link.state != LinkState::Connected {
         return Err(format!("{container} {dev} is not connected"));
     }
@@ -129,7 +132,12 @@ fn target_ns(shared: &Shared, container: &str, dev: &str) -> Result<(Netns, Opti
     Ok((ns, outer))
 }
 
-fn record_change(shared: &Shared, container: &str, dev: &str, f: impl FnOnce(&mut super::tracker::LinkRecord)) {
+fn record_change(
+    shared: &Shared,
+    container: &str,
+    dev: &str,
+    f: impl FnOnce(&mut super::tracker::LinkRecord),
+) {
     if let Some((_, rec)) = shared.tracker.lock().unwrap().find_mut(container) {
         if let Some(l) = rec.links.iter_mut().find(|l| l.dev == dev) {
             f(l);

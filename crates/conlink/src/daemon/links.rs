@@ -5,8 +5,8 @@ use std::net::IpAddr;
 
 use conlink_config::{BridgeMode, LinkType, RouteSpec};
 use conlink_kernel::{
-    sysctl_get_in, sysctl_in, apply_static_nat, ChildKind, ChildLinkRequest, KernelError, Netem, Netns, Nl, Ovs, Route, StaticNat,
-    VethRequest,
+    apply_static_nat, sysctl_get_in, sysctl_in, ChildKind, ChildLinkRequest, KernelError, Netem, Netns, Nl,
+    Ovs, Route, StaticNat, VethRequest,
 };
 use ipnet::IpNet;
 use thiserror::Error;
@@ -76,7 +76,8 @@ pub async fn connect_container(
     ns: &Netns,
     planned: &[PlannedLink],
 ) -> Result<Vec<Created>, LinkError> {
-    let inner = Nl::connect(ns).await.map_err(|source| LinkError::Connect { container: container.into(), source })?;
+    let inner =
+        Nl::connect(ns).await.map_err(|source| LinkError::Connect { container: container.into(), source })?;
     let mut created = Vec::new();
     if let Err(e) = build_all(side, ns, &inner, container, planned, &mut created).await {
         rollback(side.nl, Some(&inner), &created).await;
@@ -92,7 +93,12 @@ fn kernel_err(container: &str, p: &PlannedLink) -> impl Fn(KernelError) -> LinkE
 }
 
 fn unusable(container: &str, p: &PlannedLink, what: impl Into<String>) -> LinkError {
-    LinkError::Unusable { container: container.into(), link_index: p.link_index, dev: p.dev.clone(), what: what.into() }
+    LinkError::Unusable {
+        container: container.into(),
+        link_index: p.link_index,
+        dev: p.dev.clone(),
+        what: what.into(),
+    }
 }
 
 async fn build_all(
@@ -110,7 +116,10 @@ async fn build_all(
                 let outer = p.outer.as_deref().expect("planner names every veth outer end");
                 let master = match (p.bridge_mode, &p.bridge) {
                     (Some(BridgeMode::Linux), Some(b)) => Some(
-                        *side.bridge_index.get(b).ok_or_else(|| unusable(container, p, format!("bridge {b} does not exist")))?,
+                        *side
+                            .bridge_index
+                            .get(b)
+                            .ok_or_else(|| unusable(container, p, format!("bridge {b} does not exist")))?,
                     ),
                     // Patch ports are paired by tc once both ends exist; ovs ports are added by the daemon.
                     _ => None,
@@ -146,7 +155,8 @@ async fn build_all(
                 }
                 created.push(Created::Outer(outer.to_string()));
                 if let (Some(BridgeMode::Ovs), Some(bridge)) = (p.bridge_mode, &p.bridge) {
-                    let ovs = side.ovs.ok_or_else(|| unusable(container, p, "Open vSwitch is not running"))?;
+                    let ovs =
+                        side.ovs.ok_or_else(|| unusable(container, p, "Open vSwitch is not running"))?;
                     ovs.add_port(bridge, outer).map_err(&kerr)?;
                 }
             }
@@ -166,12 +176,13 @@ async fn build_all(
                 }
             }
             kind => {
-                let host = side.host.ok_or_else(|| unusable(container, p, "no host namespace for *vlan parents"))?;
-                let parent = p
-                    .outer
-                    .as_deref()
-                    .ok_or_else(|| unusable(container, p, format!("{kind} link needs outer-dev (the host parent)")))?;
-                let child = ChildKind::parse(kind.as_str(), p.mode.as_deref(), p.vlanid).map_err(|e| unusable(container, p, e))?;
+                let host =
+                    side.host.ok_or_else(|| unusable(container, p, "no host namespace for *vlan parents"))?;
+                let parent = p.outer.as_deref().ok_or_else(|| {
+                    unusable(container, p, format!("{kind} link needs outer-dev (the host parent)"))
+                })?;
+                let child = ChildKind::parse(kind.as_str(), p.mode.as_deref(), p.vlanid)
+                    .map_err(|e| unusable(container, p, e))?;
                 let req = ChildLinkRequest {
                     kind: child,
                     parent,
@@ -208,7 +219,8 @@ async fn build_all(
             inner.apply_ethtool(&p.dev, &args.join(" ")).map_err(&kerr)?;
         }
         if !p.netem.is_empty() {
-            let netem = Netem::parse(&p.netem.join(" ")).map_err(|e| unusable(container, p, format!("netem: {e}")))?;
+            let netem = Netem::parse(&p.netem.join(" "))
+                .map_err(|e| unusable(container, p, format!("netem: {e}")))?;
             inner.set_netem(&p.dev, &netem).await.map_err(&kerr)?;
         }
     }

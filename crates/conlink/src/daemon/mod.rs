@@ -13,14 +13,18 @@ use std::time::Instant;
 
 use anyhow::{bail, Context as _, Result};
 use conlink_config::{BridgeMode, CommandLine, NetworkConfig};
-use conlink_kernel::{apply_forwards, parse_ethtool_args, sysctl_get_in, sysctl_in, Netem, Netns, Nl, Ovs, TunnelKind};
+use conlink_kernel::{
+    apply_forwards, parse_ethtool_args, sysctl_get_in, sysctl_in, Netem, Netns, Nl, Ovs, TunnelKind,
+};
 use futures::StreamExt;
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::{debug, error, info, warn};
 
 use crate::engine::{own_container_id, ContainerInfo, EngineClient, EngineEvent, EngineKind};
 use crate::plan::{commands_for, plan_container, ContainerFacts, ProjectScope};
-use links::{connect_container, rollback, BridgeSide, Created, FORWARD_SOURCE_V4, FORWARD_SOURCE_V6, OUTER_GROUP};
+use links::{
+    connect_container, rollback, BridgeSide, Created, FORWARD_SOURCE_V4, FORWARD_SOURCE_V6, OUTER_GROUP,
+};
 use namespace::BridgeNamespace;
 use tracker::{ContainerRecord, LinkRecord, LinkState, Tracker};
 
@@ -115,8 +119,15 @@ pub async fn run(cfg: Arc<NetworkConfig>, opts: DaemonOptions) -> Result<()> {
             return Err(e);
         }
     };
-    let NamespaceSetup { bridge_nl, forward_dev, bridges: created_bridges, bridge_index, tunnels: created_tunnels, ovs, ovs_bridges } =
-        setup;
+    let NamespaceSetup {
+        bridge_nl,
+        forward_dev,
+        bridges: created_bridges,
+        bridge_index,
+        tunnels: created_tunnels,
+        ovs,
+        ovs_bridges,
+    } = setup;
 
     let shared = Arc::new(Shared {
         cfg: cfg.clone(),
@@ -171,7 +182,8 @@ async fn follow_engines(
     }
     drop(tx);
     for engine in engines {
-        let running = engine.list_running().await.with_context(|| format!("listing {} containers", engine.kind()))?;
+        let running =
+            engine.list_running().await.with_context(|| format!("listing {} containers", engine.kind()))?;
         info!(engine = %engine.kind(), count = running.len(), "handling containers already running");
         start_all(shared, engine, running);
     }
@@ -240,15 +252,26 @@ async fn start_nodes(shared: &Shared) -> Result<Vec<nodes::RunningNode>> {
         }
     }
     for node in &running {
-        let facts = ContainerFacts { id: nodes::node_id(&node.name), name: node.name.clone(), ..Default::default() };
+        let facts =
+            ContainerFacts { id: nodes::node_id(&node.name), name: node.name.clone(), ..Default::default() };
         let planned = plan_container(&shared.cfg, &facts, &shared.scope);
-        let ns = node.netns.try_clone().map_err(|source| LinkError::Namespace { container: node.name.clone(), pid: 0, source });
+        let ns = node.netns.try_clone().map_err(|source| LinkError::Namespace {
+            container: node.name.clone(),
+            pid: 0,
+            source,
+        });
         connect_and_record(shared, None, &facts.id, &node.name, 0, ns, &planned).await;
     }
     shared.check_all_connected();
     for (node, cfg_node) in running.iter_mut().zip(&shared.cfg.nodes) {
-        let facts = ContainerFacts { id: nodes::node_id(&node.name), name: node.name.clone(), ..Default::default() };
-        let commands = cfg_node.command.iter().chain(commands_for(&shared.cfg, &facts, &shared.scope)).cloned().collect::<Vec<_>>();
+        let facts =
+            ContainerFacts { id: nodes::node_id(&node.name), name: node.name.clone(), ..Default::default() };
+        let commands = cfg_node
+            .command
+            .iter()
+            .chain(commands_for(&shared.cfg, &facts, &shared.scope))
+            .cloned()
+            .collect::<Vec<_>>();
         for command in commands {
             match nodes::spawn_in_node(node, &command) {
                 Ok(child) => node.children.push(child),
@@ -297,9 +320,12 @@ fn make_proc_sys_writable() {
     if !st.flags().contains(FsFlags::ST_RDONLY) {
         return;
     }
-    match mount(None::<&str>, "/proc/sys", None::<&str>, MsFlags::MS_REMOUNT | MsFlags::MS_BIND, None::<&str>) {
+    match mount(None::<&str>, "/proc/sys", None::<&str>, MsFlags::MS_REMOUNT | MsFlags::MS_BIND, None::<&str>)
+    {
         Ok(()) => debug!("remounted /proc/sys read-write"),
-        Err(e) => warn!("/proc/sys is read-only and cannot be remounted ({e}): IPv6 links and forwards may fail"),
+        Err(e) => {
+            warn!("/proc/sys is read-only and cannot be remounted ({e}): IPv6 links and forwards may fail")
+        }
     }
 }
 
@@ -317,7 +343,8 @@ struct NamespaceSetup {
 
 /// Bridges, tunnels and forwarding in conlink's namespace.
 async fn setup_namespace(cfg: &NetworkConfig, bridge_ns: &BridgeNamespace) -> Result<NamespaceSetup> {
-    let bridge_nl = Nl::connect(&bridge_ns.netns).await.context("cannot open netlink in conlink's namespace")?;
+    let bridge_nl =
+        Nl::connect(&bridge_ns.netns).await.context("cannot open netlink in conlink's namespace")?;
     // Outer ends an earlier run left (e.g. after kill -9) go in one request; the
     // containers' links are rebuilt as they are handled.
     if bridge_nl.delete_group(OUTER_GROUP).await? {
@@ -361,7 +388,8 @@ fn start_ovs(cfg: &NetworkConfig, ns: &Netns, label: &str) -> Result<Option<Ovs>
         return Ok(None);
     };
     let dir = PathBuf::from(format!("/run/conlink/ovs-{label}"));
-    let ovs = Ovs::start(ns, &dir).with_context(|| format!("bridge {} (mode ovs) needs Open vSwitch", first.name))?;
+    let ovs = Ovs::start(ns, &dir)
+        .with_context(|| format!("bridge {} (mode ovs) needs Open vSwitch", first.name))?;
     if ovs.userspace {
         warn!("the openvswitch kernel module is missing: ovs bridges use OVS's userspace datapath (datapath_type=netdev)");
         if !std::path::Path::new("/dev/net/tun").exists() {
@@ -428,7 +456,9 @@ async fn open_host_namespace(cfg: &NetworkConfig, spec: Option<&str>) -> Result<
         return Ok(None);
     };
     let path = match spec {
-        Some(s) if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) => PathBuf::from(format!("/proc/{s}/ns/net")),
+        Some(s) if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) => {
+            PathBuf::from(format!("/proc/{s}/ns/net"))
+        }
         Some(s) => PathBuf::from(s),
         None => PathBuf::from("/proc/1/ns/net"),
     };
@@ -462,7 +492,10 @@ async fn prepare_forwarding(cfg: &NetworkConfig, nl: &Nl, ns: &Netns) -> Result<
              (run conlink in a container on a docker network, not network_mode: none)"
         ),
         (Some(_), true) => {
-            let v6 = cfg.links.iter().any(|l| !l.forward.is_empty() && l.ip.iter().any(|n| matches!(n, ipnet::IpNet::V6(_))));
+            let v6 = cfg
+                .links
+                .iter()
+                .any(|l| !l.forward.is_empty() && l.ip.iter().any(|n| matches!(n, ipnet::IpNet::V6(_))));
             let mut keys = vec!["net.ipv4.ip_forward"];
             if v6 {
                 keys.push("net.ipv6.conf.all.forwarding");
@@ -500,7 +533,8 @@ async fn add_forward_source(cfg: &NetworkConfig, nl: &Nl, ns: &Netns) -> Result<
             // The engine may have disabled IPv6 in conlink's namespace.
             let key = format!("net/ipv6/conf/{bridge}/disable_ipv6");
             if sysctl_get_in(ns, &key).map(|v| v.trim() != "0").unwrap_or(false) {
-                sysctl_in(ns, &key, "0").with_context(|| format!("enabling IPv6 on bridge {bridge} for forwards"))?;
+                sysctl_in(ns, &key, "0")
+                    .with_context(|| format!("enabling IPv6 on bridge {bridge} for forwards"))?;
             }
             nl.add_address(bridge, ipnet::IpNet::from(FORWARD_SOURCE_V6)).await?;
         }
@@ -508,7 +542,11 @@ async fn add_forward_source(cfg: &NetworkConfig, nl: &Nl, ns: &Netns) -> Result<
     Ok(())
 }
 
-async fn create_tunnels(cfg: &NetworkConfig, nl: &Nl, bridge_index: &HashMap<String, u32>) -> Result<Vec<String>> {
+async fn create_tunnels(
+    cfg: &NetworkConfig,
+    nl: &Nl,
+    bridge_index: &HashMap<String, u32>,
+) -> Result<Vec<String>> {
     let mut created = Vec::new();
     for (i, t) in cfg.tunnels.iter().enumerate() {
         let name = t.dev_name();
@@ -619,12 +657,18 @@ async fn resync(shared: Arc<Shared>, engine: EngineClient) {
             })
             .cloned()
             .collect();
-        let gone = tracked.keys().filter(|id| !running.iter().any(|c| &&c.id == *id)).map(|id| id.to_string()).collect();
+        let gone = tracked
+            .keys()
+            .filter(|id| !running.iter().any(|c| &&c.id == *id))
+            .map(|id| id.to_string())
+            .collect();
         (stale, gone)
     };
     // Containers without links are never tracked; planning skips them cheaply.
-    let stale: Vec<ContainerInfo> =
-        stale.into_iter().filter(|c| !plan_container(&shared.cfg, &facts_of(c), &shared.scope).is_empty()).collect();
+    let stale: Vec<ContainerInfo> = stale
+        .into_iter()
+        .filter(|c| !plan_container(&shared.cfg, &facts_of(c), &shared.scope).is_empty())
+        .collect();
     if !stale.is_empty() || !gone.is_empty() {
         info!(engine = %engine.kind(), reconnect = stale.len(), remove = gone.len(), "resync repairs missed events");
     }
@@ -637,7 +681,9 @@ async fn resync(shared: Arc<Shared>, engine: EngineClient) {
 async fn connect_engines(opts: &DaemonOptions, required: bool) -> Result<Vec<EngineClient>> {
     let mut engines = Vec::new();
     let mut errors = Vec::new();
-    for (kind, socket) in [(EngineKind::Docker, &opts.docker_socket), (EngineKind::Podman, &opts.podman_socket)] {
+    for (kind, socket) in
+        [(EngineKind::Docker, &opts.docker_socket), (EngineKind::Podman, &opts.podman_socket)]
+    {
         if !socket.exists() {
             debug!(?kind, socket = %socket.display(), "no engine socket");
             continue;
@@ -680,13 +726,19 @@ async fn project_scope(opts: &DaemonOptions, own_id: Option<&str>, engines: &[En
     ProjectScope::default()
 }
 
-async fn create_bridges(cfg: &NetworkConfig, nl: &Nl, ovs: Option<&Ovs>) -> Result<(Vec<String>, Vec<String>)> {
+async fn create_bridges(
+    cfg: &NetworkConfig,
+    nl: &Nl,
+    ovs: Option<&Ovs>,
+) -> Result<(Vec<String>, Vec<String>)> {
     let (mut linux, mut ovs_bridges) = (Vec::new(), Vec::new());
     for bridge in cfg.bridges.values() {
         match bridge.mode {
             BridgeMode::Linux => {
                 let existed = nl.link_by_name(&bridge.name).await?.is_some();
-                nl.create_bridge(&bridge.name).await.with_context(|| format!("creating bridge {}", bridge.name))?;
+                nl.create_bridge(&bridge.name)
+                    .await
+                    .with_context(|| format!("creating bridge {}", bridge.name))?;
                 info!(bridge = %bridge.name, adopted = existed, "bridge ready (linux)");
                 linux.push(bridge.name.clone());
             }
@@ -728,7 +780,8 @@ fn spawn_start(shared: Arc<Shared>, engine: EngineClient, info: ContainerInfo) {
 async fn handle_start(shared: Arc<Shared>, engine: EngineClient, c: ContainerInfo) {
     let facts = facts_of(&c);
     let planned = plan_container(&shared.cfg, &facts, &shared.scope);
-    let commands: Vec<CommandLine> = commands_for(&shared.cfg, &facts, &shared.scope).into_iter().cloned().collect();
+    let commands: Vec<CommandLine> =
+        commands_for(&shared.cfg, &facts, &shared.scope).into_iter().cloned().collect();
     if planned.is_empty() && commands.is_empty() {
         debug!(container = %c.name, "no links for container");
         return;
@@ -744,7 +797,11 @@ async fn handle_start(shared: Arc<Shared>, engine: EngineClient, c: ContainerInf
     if let Some(old) = previous {
         remove_container_links(&shared, &old).await;
     }
-    let ns = Netns::from_pid(pid).map_err(|source| LinkError::Namespace { container: c.name.clone(), pid, source });
+    let ns = Netns::from_pid(pid).map_err(|source| LinkError::Namespace {
+        container: c.name.clone(),
+        pid,
+        source,
+    });
     let ok = connect_and_record(&shared, Some(c.engine), &c.id, &c.name, pid, ns, &planned).await;
     shared.check_all_connected();
     if ok {
@@ -906,7 +963,8 @@ fn forward_rules(planned: &[crate::plan::PlannedLink]) -> Vec<conlink_kernel::Fo
 /// Deletes a container's links: outer veth ends in conlink's namespace, and the
 /// interfaces that live only inside the container when it still exists.
 async fn remove_container_links(shared: &Shared, old: &ContainerRecord) {
-    let mut created: Vec<Created> = old.links.iter().filter_map(|l| l.outer.clone()).map(Created::Outer).collect();
+    let mut created: Vec<Created> =
+        old.links.iter().filter_map(|l| l.outer.clone()).map(Created::Outer).collect();
     let inner = if old.inner.is_empty() {
         None
     } else {
@@ -958,7 +1016,8 @@ async fn cleanup(
     ns: &BridgeNamespace,
     running_nodes: Vec<nodes::RunningNode>,
 ) {
-    let records: Vec<ContainerRecord> = { shared.tracker.lock().unwrap().containers().map(|(_, c)| c.clone()).collect() };
+    let records: Vec<ContainerRecord> =
+        { shared.tracker.lock().unwrap().containers().map(|(_, c)| c.clone()).collect() };
     info!(containers = records.len(), bridges = bridges.len(), "removing links and bridges");
     // Every outer veth end at once (each takes its container end with it)...
     if let Err(e) = shared.bridge_nl.delete_group(OUTER_GROUP).await {

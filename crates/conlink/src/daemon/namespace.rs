@@ -19,14 +19,26 @@ impl BridgeNamespace {
     /// bridge-nf-call-iptables would drop bridged frames there.
     pub fn select(in_container: bool, name: &str) -> std::io::Result<BridgeNamespace> {
         if in_container {
-            return Ok(BridgeNamespace { netns: Netns::current()?, created_name: None, label: "container".into() });
+            return Ok(BridgeNamespace {
+                netns: Netns::current()?,
+                created_name: None,
+                label: "container".into(),
+            });
         }
         let path = Path::new("/run/netns").join(name);
         if path.exists() {
             if let Ok(netns) = Netns::from_path(&path) {
-                return Ok(BridgeNamespace { netns, created_name: Some(name.to_string()), label: name.to_string() });
+                return Ok(BridgeNamespace {
+                    netns,
+                    created_name: Some(name.to_string()),
+                    label: name.to_string(),
+                });
             }
         }
-        Ok(BridgeNamespace { netns: Netns::create_named(name)?, created_name: Some(name.to_string()), label: name.to_string() })
+        Ok(BridgeNamespace {
+            netns: Netns::create_named(name)?,
+            created_name: Some(name.to_string()),
+            label: name.to_string(),
+        })
     }
 }

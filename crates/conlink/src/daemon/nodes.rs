@@ -44,7 +44,11 @@ pub fn spawn_in_node(node: &RunningNode, command: &CommandLine) -> std::io::Resu
     };
     let fd = node.netns.as_fd().as_raw_fd();
     let mut cmd = Command::new(&argv[0]);
-    cmd.args(&argv[1..]).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+    cmd.args(&argv[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
     // SAFETY: between fork and exec only the async-signal-safe setns(2) runs.
     unsafe {
         cmd.pre_exec(move || {
@@ -56,7 +60,13 @@ pub fn spawn_in_node(node: &RunningNode, command: &CommandLine) -> std::io::Resu
     }
     let mut child = cmd.spawn()?;
     info!(node = %node.name, command = ?argv, pid = child.id(), "started command");
-    for stream in [child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>), child.stderr.take().map(|s| Box::new(s) as _)].into_iter().flatten() {
+    for stream in [
+        child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
+        child.stderr.take().map(|s| Box::new(s) as _),
+    ]
+    .into_iter()
+    .flatten()
+    {
         let name = node.name.clone();
         tokio::spawn(async move {
             let mut lines = BufReader::new(stream).lines();

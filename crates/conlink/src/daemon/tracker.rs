@@ -83,7 +83,9 @@ impl Tracker {
 
     /// The container whose name (or id, or id prefix of at least 12) is `key`.
     pub fn find_mut(&mut self, key: &str) -> Option<(&String, &mut ContainerRecord)> {
-        self.containers.iter_mut().find(|(id, c)| c.name == key || *id == key || (key.len() >= 12 && id.starts_with(key)))
+        self.containers
+            .iter_mut()
+            .find(|(id, c)| c.name == key || *id == key || (key.len() >= 12 && id.starts_with(key)))
     }
 
     /// Every outer interface currently recorded (for cleanup).

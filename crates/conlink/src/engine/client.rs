@@ -197,11 +197,7 @@ impl EngineClient {
         if !partial.is_empty() {
             on_line(&partial);
         }
-        let inspected = self
-            .docker
-            .inspect_exec(&created.id)
-            .await
-            .map_err(|e| api("exec inspect", e))?;
+        let inspected = self.docker.inspect_exec(&created.id).await.map_err(|e| api("exec inspect", e))?;
         Ok(ExecOutput { exit_code: inspected.exit_code, output })
     }
 }
@@ -282,9 +278,11 @@ mod tests {
 
     #[test]
     fn api_version_from_docker_and_podman_ping_heads() {
-        let docker = "HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nServer: Docker/20.10.24+dfsg1 (linux)\r\n\r\nOK";
+        let docker =
+            "HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nServer: Docker/20.10.24+dfsg1 (linux)\r\n\r\nOK";
         assert_eq!(api_version_from_head(docker), Some(v(1, 41)));
-        let podman = "HTTP/1.1 200 OK\r\nBuilder-Version: \r\nLibpod-Api-Version: 4.3.1\r\napi-version: 1.41\r\n\r\n";
+        let podman =
+            "HTTP/1.1 200 OK\r\nBuilder-Version: \r\nLibpod-Api-Version: 4.3.1\r\napi-version: 1.41\r\n\r\n";
         assert_eq!(api_version_from_head(podman), Some(v(1, 41)));
     }
 

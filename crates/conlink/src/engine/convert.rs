@@ -16,11 +16,7 @@ pub(crate) fn container_info(
     let running = state.running.unwrap_or(false);
     // Docker reports Pid 0 for stopped containers; only a positive PID of a
     // running container names a live network namespace.
-    let pid = state
-        .pid
-        .filter(|_| running)
-        .and_then(|p| u32::try_from(p).ok())
-        .filter(|&p| p > 0);
+    let pid = state.pid.filter(|_| running).and_then(|p| u32::try_from(p).ok()).filter(|&p| p > 0);
     let name = resp.name.unwrap_or_default().trim_start_matches('/').to_string();
     let labels = resp.config.and_then(|c| c.labels).unwrap_or_default();
     Ok(ContainerInfo { id, name, pid, running, labels, engine: kind })

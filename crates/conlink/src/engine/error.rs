@@ -30,12 +30,7 @@ pub enum EngineError {
     },
 
     #[error("{kind} API {call} for container {container} returned an unusable answer: {reason}")]
-    BadResponse {
-        kind: EngineKind,
-        call: &'static str,
-        container: String,
-        reason: String,
-    },
+    BadResponse { kind: EngineKind, call: &'static str, container: String, reason: String },
 }
 
 fn for_container(c: &Option<String>) -> String {
@@ -66,10 +61,7 @@ mod tests {
 
     #[test]
     fn socket_missing_message_tells_user_what_to_do() {
-        let e = EngineError::SocketMissing {
-            kind: EngineKind::Docker,
-            path: "/var/run/docker.sock".into(),
-        };
+        let e = EngineError::SocketMissing { kind: EngineKind::Docker, path: "/var/run/docker.sock".into() };
         assert_eq!(
             e.to_string(),
             "docker socket /var/run/docker.sock not found: is dockerd running? (use --docker-socket)"

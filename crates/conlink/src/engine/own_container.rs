@@ -8,13 +8,10 @@ const ENGINE_MOUNTS: [&str; 3] = ["/etc/hostname", "/etc/hosts", "/etc/resolv.co
 /// mountinfo is tried first because it works with a private cgroup
 /// namespace (cgroup v2 then only shows "0::/").
 pub fn own_container_id() -> Option<String> {
-    let from_mounts = std::fs::read_to_string("/proc/self/mountinfo")
-        .ok()
-        .and_then(|t| container_id_from_mountinfo(&t));
+    let from_mounts =
+        std::fs::read_to_string("/proc/self/mountinfo").ok().and_then(|t| container_id_from_mountinfo(&t));
     from_mounts.or_else(|| {
-        std::fs::read_to_string("/proc/self/cgroup")
-            .ok()
-            .and_then(|t| container_id_from_cgroup(&t))
+        std::fs::read_to_string("/proc/self/cgroup").ok().and_then(|t| container_id_from_cgroup(&t))
     })
 }
 

@@ -29,11 +29,24 @@ pub fn docker_available(test: &str) -> bool {
     let missing = [
         (vec!["info"], "dockerd is not reachable"),
         (vec!["compose", "version"], "the docker compose plugin is missing"),
-        (vec!["image", "inspect", "conlink:latest"], "image conlink:latest is missing (scripts/build-image.sh)"),
-        (vec!["image", "inspect", "alpine:latest"], "image alpine:latest is missing (scripts/test-env.sh up)"),
+        (
+            vec!["image", "inspect", "conlink:latest"],
+            "image conlink:latest is missing (scripts/build-image.sh)",
+        ),
+        (
+            vec!["image", "inspect", "alpine:latest"],
+            "image alpine:latest is missing (scripts/test-env.sh up)",
+        ),
     ]
     .into_iter()
-    .find(|(args, _)| !Command::new("docker").args(args).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success()));
+    .find(|(args, _)| {
+        !Command::new("docker")
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
     match missing {
         None => true,
         Some((_, why)) => {
@@ -68,7 +81,11 @@ pub struct Compose {
 
 impl Compose {
     pub fn new(prefix: &str, files: &[&Path]) -> Compose {
-        Compose { project: unique(prefix), files: files.iter().map(|f| f.to_path_buf()).collect(), env: vec![] }
+        Compose {
+            project: unique(prefix),
+            files: files.iter().map(|f| f.to_path_buf()).collect(),
+            env: vec![],
+        }
     }
 
     pub fn cmd(&self) -> Command {
@@ -154,7 +171,12 @@ impl Compose {
 
 impl Drop for Compose {
     fn drop(&mut self) {
-        let _ = self.cmd().args(["down", "-t", "0", "-v", "--remove-orphans"]).stdout(Stdio::null()).stderr(Stdio::null()).status();
+        let _ = self
+            .cmd()
+            .args(["down", "-t", "0", "-v", "--remove-orphans"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
     }
 }
 
@@ -242,7 +264,10 @@ impl Compose {
             if have.contains(addr) {
                 return;
             }
-            assert!(start.elapsed() < Duration::from_secs(60), "{service}[{index}] never got {addr} on {dev}; it has:\n{have}");
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "{service}[{index}] never got {addr} on {dev}; it has:\n{have}"
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
     }
