@@ -2,16 +2,28 @@
 //! (netem, link up/down) without a restart.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard};
 
+use conlink_config::NetworkConfig;
 use conlink_kernel::{Netem, Netns, Nl};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tracing::{debug, info, warn};
 
-use super::tracker::LinkState;
-use super::Shared;
+use super::tracker::{LinkRecord, LinkState, Tracker};
 use crate::control::{LinkStatus, Reply, Request};
+use crate::engine::EngineKind;
+
+/// What the control socket reads and changes: the config, the tracker, and netlink in
+/// conlink's namespace (outer veth ends).
+pub trait ControlBackend: Send + Sync + 'static {
+    fn config(&self) -> &NetworkConfig;
+    /// Held briefly, never across an await.
+    fn tracker(&self) -> MutexGuard<'_, Tracker>;
+    fn bridge_nl(&self) -> &Nl;
+}
+
+type Shared = dyn ControlBackend;
 
 /// Removes the socket file when the daemon stops.
 pub struct ControlSocket {
@@ -58,7 +70,7 @@ async fn handle(shared: Arc<Shared>, stream: UnixStream) {
     let reply = match serde_json::from_str::<Request>(&line) {
         Ok(req) => {
             debug!(?req, "control request");
-            answer(&shared, req).await
+            answer(shared.as_ref(), req).await
         }
         Err(e) => Reply::Error { message: format!("bad request: {e}") },
     };
@@ -82,12 +94,12 @@ async fn answer(shared: &Shared, req: Request) -> Reply {
 }
 
 fn status(shared: &Shared) -> Reply {
-    let tracker = shared.tracker.lock().unwrap();
+    let tracker = shared.tracker();
     let mut links: Vec<LinkStatus> = tracker
         .containers()
         .flat_map(|(_, c)| {
             c.links.iter().map(|l| {
-                let cfg = &shared.cfg.links[l.link_index];
+                let cfg = &shared.config().links[l.link_index];
                 let (state, error) = match &l.state {
                     LinkState::Connected if l.admin_down => ("down".to_string(), None),
                     LinkState::Connected => ("connected".to_string(), None),
@@ -109,12 +121,12 @@ fn status(shared: &Shared) -> Reply {
         })
         .collect();
     links.sort_by(|a, b| (&a.container, &a.dev).cmp(&(&b.container, &b.dev)));
-    Reply::Status { all_connected: tracker.all_connected(&shared.cfg), links }
+    Reply::Status { all_connected: tracker.all_connected(shared.config()), links }
 }
 
 /// The namespace of a tracked container or node, and its record's PID.
 fn target_ns(shared: &Shared, container: &str, dev: &str) -> Result<(Netns, Option<String>), String> {
-    let mut tracker = shared.tracker.lock().unwrap();
+    let mut tracker = shared.tracker();
     let (_, rec) = tracker
         .find_mut(container)
         .ok_or_else(|| format!("no container or node {container:?} with links"))?;
@@ -125,8 +137,8 @@ fn target_ns(shared: &Shared, container: &str, dev: &str) -> Result<(Netns, Opti
     }
     let outer = link.outer.clone();
     let ns = match rec.engine {
-        Some(_) => Netns::from_pid(rec.pid),
-        None => Netns::from_name(&rec.name),
+        EngineKind::Netns => Netns::from_name(&rec.name),
+        _ => Netns::from_pid(rec.pid),
     }
     .map_err(|e| format!("cannot enter {container}: {e}"))?;
     Ok((ns, outer))
@@ -136,9 +148,9 @@ fn record_change(
     shared: &Shared,
     container: &str,
     dev: &str,
-    f: impl FnOnce(&mut super::tracker::LinkRecord),
+    f: impl FnOnce(&mut LinkRecord),
 ) {
-    if let Some((_, rec)) = shared.tracker.lock().unwrap().find_mut(container) {
+    if let Some((_, rec)) = shared.tracker().find_mut(container) {
         if let Some(l) = rec.links.iter_mut().find(|l| l.dev == dev) {
             f(l);
         }
@@ -164,7 +176,7 @@ async fn set_link(shared: &Shared, container: &str, dev: &str, up: bool) -> Resu
     let (ns, outer) = target_ns(shared, container, dev)?;
     match outer {
         // Downing the outer end cuts the cable: the container sees NO-CARRIER.
-        Some(outer) => shared.bridge_nl.set_up(&outer, up).await.map_err(|e| e.to_string())?,
+        Some(outer) => shared.bridge_nl().set_up(&outer, up).await.map_err(|e| e.to_string())?,
         None => {
             let nl = Nl::connect(&ns).await.map_err(|e| e.to_string())?;
             nl.set_up(dev, up).await.map_err(|e| e.to_string())?;

@@ -12,25 +12,11 @@ use ipnet::IpNet;
 use thiserror::Error;
 use tracing::{debug, warn};
 
+use super::forwarding::forward_source_for;
 use crate::plan::PlannedLink;
 
-/// Address conlink's bridges answer on for port forwards: forwarded connections are
-/// masqueraded to it, so replies find their way back whatever the container's routes.
-pub const FORWARD_SOURCE_V4: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(169, 254, 2, 1));
 /// Interface group of every outer veth end: one request deletes them all (exit, restart).
 pub const OUTER_GROUP: u32 = 0x636c; // "cl"
-
-/// The IPv6 counterpart (a unique-local address: link-local sources do not route).
-pub const FORWARD_SOURCE_V6: IpAddr = IpAddr::V6(std::net::Ipv6Addr::new(0xfdc0, 0x11, 0, 0, 0, 0, 0, 1));
-
-/// The forward source address of the family of `addr`.
-pub fn forward_source_for(addr: &IpAddr) -> IpAddr {
-    if addr.is_ipv4() {
-        FORWARD_SOURCE_V4
-    } else {
-        FORWARD_SOURCE_V6
-    }
-}
 
 /// Why a container's links could not be built. Nothing stays behind when this is returned.
 #[derive(Debug, Error)]

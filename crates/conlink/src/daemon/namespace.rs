@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use conlink_kernel::Netns;
+use tracing::warn;
 
 /// conlink's own namespace for bridges and outer veth ends.
 pub struct BridgeNamespace {
@@ -40,5 +41,14 @@ impl BridgeNamespace {
             created_name: Some(name.to_string()),
             label: name.to_string(),
         })
+    }
+
+    /// Deletes the namespace if conlink created it (taking every interface in it along).
+    pub fn remove(&self) {
+        if let Some(name) = &self.created_name {
+            if let Err(e) = Netns::delete_named(name) {
+                warn!(netns = %name, "could not remove network namespace: {e}");
+            }
+        }
     }
 }

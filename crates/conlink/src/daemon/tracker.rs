@@ -29,8 +29,8 @@ pub struct LinkRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContainerRecord {
     pub name: String,
-    /// Engine the container belongs to; `None` for nodes of the netns runtime.
-    pub engine: Option<crate::engine::EngineKind>,
+    /// Engine the container belongs to (`Netns` for nodes of the netns runtime).
+    pub engine: crate::engine::EngineKind,
     /// Init PID, to reach interfaces that live only inside the container.
     pub pid: u32,
     pub links: Vec<LinkRecord>,
@@ -47,15 +47,10 @@ pub struct Tracker {
     /// Containers seen (listed or started) whose links are still being built:
     /// nothing is "all connected" while one of them may still add links.
     pending: HashSet<String>,
-    tunnels_up: bool,
     announced: bool,
 }
 
 impl Tracker {
-    pub fn new(tunnels_needed: bool) -> Tracker {
-        Tracker { tunnels_up: !tunnels_needed, ..Default::default() }
-    }
-
     pub fn set_container(&mut self, id: &str, record: ContainerRecord) {
         self.pending.remove(id);
         self.containers.insert(id.to_string(), record);
@@ -73,10 +68,6 @@ impl Tracker {
         self.containers.remove(id)
     }
 
-    pub fn set_tunnels_up(&mut self, up: bool) {
-        self.tunnels_up = up;
-    }
-
     pub fn containers(&self) -> impl Iterator<Item = (&String, &ContainerRecord)> {
         self.containers.iter()
     }
@@ -88,9 +79,17 @@ impl Tracker {
             .find(|(id, c)| c.name == key || *id == key || (key.len() >= 12 && id.starts_with(key)))
     }
 
-    /// Every outer interface currently recorded (for cleanup).
-    pub fn outer_devs(&self) -> Vec<String> {
-        self.containers.values().flat_map(|c| c.links.iter().filter_map(|l| l.outer.clone())).collect()
+    /// Whether `outer` is the outer end of a link of a container other than `id`.
+    pub fn outer_owned_by_other(&self, id: &str, outer: &str) -> bool {
+        self.containers
+            .iter()
+            .filter(|(other, _)| other.as_str() != id)
+            .any(|(_, r)| r.links.iter().any(|l| l.outer.as_deref() == Some(outer)))
+    }
+
+    /// Every port forward of the tracked containers.
+    pub fn forwards(&self) -> Vec<conlink_kernel::Forward> {
+        self.containers.values().flat_map(|c| c.forwards.iter().cloned()).collect()
     }
 
     /// Outer ends of connected veth links on `bridge`, with their container id.
@@ -107,10 +106,11 @@ impl Tracker {
         out
     }
 
-    /// True when every configured link exists in at least one running container, no
-    /// tracked link has failed, and every tunnel exists.
+    /// The definition of "All links connected": every configured link exists in at
+    /// least one running container, no tracked link has failed, and no container seen
+    /// is still being connected. (Tunnels exist before any container is handled.)
     pub fn all_connected(&self, cfg: &NetworkConfig) -> bool {
-        if !self.tunnels_up || !self.pending.is_empty() {
+        if !self.pending.is_empty() {
             return false;
         }
         let links = || self.containers.values().flat_map(|c| c.links.iter());
@@ -159,7 +159,7 @@ mod tests {
     fn rec(indexes: &[usize], state: LinkState) -> ContainerRecord {
         ContainerRecord {
             name: "c".into(),
-            engine: None,
+            engine: crate::engine::EngineKind::Docker,
             pid: 1,
             inner: vec![],
             forwards: vec![],
@@ -181,19 +181,19 @@ mod tests {
     #[test]
     fn connected_only_when_every_link_exists_somewhere() {
         let cfg = cfg(2);
-        let mut t = Tracker::new(false);
+        let mut t = Tracker::default();
         assert!(!t.all_connected(&cfg));
         t.set_container("a", rec(&[0], LinkState::Connected));
         assert!(!t.all_connected(&cfg));
         t.set_container("b", rec(&[1], LinkState::Connected));
         assert!(t.all_connected(&cfg));
-        assert_eq!(t.outer_devs().len(), 2);
+        assert_eq!(t.outer_on_bridge(&cfg, "b").len(), 2);
     }
 
     #[test]
     fn a_failed_link_is_never_counted_as_connected() {
         let cfg = cfg(1);
-        let mut t = Tracker::new(false);
+        let mut t = Tracker::default();
         t.set_container("a", rec(&[0], LinkState::Connected));
         t.set_container("b", rec(&[0], LinkState::Failed("boom".into())));
         assert!(!t.all_connected(&cfg));
@@ -204,7 +204,7 @@ mod tests {
     #[test]
     fn replicas_still_being_connected_hold_the_announcement() {
         let cfg = cfg(1);
-        let mut t = Tracker::new(false);
+        let mut t = Tracker::default();
         t.mark_pending("a");
         t.mark_pending("b");
         t.set_container("a", rec(&[0], LinkState::Connected));
@@ -217,13 +217,24 @@ mod tests {
     }
 
     #[test]
-    fn tunnels_must_be_up_and_announcement_happens_once() {
+    fn announcement_happens_once() {
         let cfg = cfg(1);
-        let mut t = Tracker::new(true);
-        t.set_container("a", rec(&[0], LinkState::Connected));
+        let mut t = Tracker::default();
         assert!(!t.announce_if_connected(&cfg));
-        t.set_tunnels_up(true);
+        t.set_container("a", rec(&[0], LinkState::Connected));
         assert!(t.announce_if_connected(&cfg));
         assert!(!t.announce_if_connected(&cfg));
+        t.remove_container("a");
+        t.set_container("b", rec(&[0], LinkState::Connected));
+        assert!(!t.announce_if_connected(&cfg), "announced once per run, not once per recovery");
+    }
+
+    #[test]
+    fn an_outer_end_is_owned_by_the_other_container_only() {
+        let mut t = Tracker::default();
+        t.set_container("a", rec(&[0], LinkState::Connected));
+        assert!(t.outer_owned_by_other("b", "o0"));
+        assert!(!t.outer_owned_by_other("a", "o0"), "a container's own leftover may be replaced");
+        assert!(!t.outer_owned_by_other("b", "o9"));
     }
 }

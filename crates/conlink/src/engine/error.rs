@@ -31,6 +31,14 @@ pub enum EngineError {
 
     #[error("{kind} API {call} for container {container} returned an unusable answer: {reason}")]
     BadResponse { kind: EngineKind, call: &'static str, container: String, reason: String },
+
+    #[error("{kind} cannot run a command in {container}: {source}")]
+    Exec {
+        kind: EngineKind,
+        container: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 fn for_container(c: &Option<String>) -> String {

@@ -1,19 +1,24 @@
-//! Container engine access (Docker, and Podman through its Docker-compatible
-//! API).
+//! Container engine access.
 //!
-//! Everything conlink needs from an engine goes through [`EngineClient`]:
-//! which containers run (with their init PID, whose network namespace
-//! conlink enters), their compose labels, start/die events, and `exec` for
-//! the `commands` section. The client is parametrised by socket so the same
-//! code serves both engines.
+//! Everything conlink needs from an engine goes through the [`Engine`] trait:
+//! which containers run (with their labels and network namespace), start/die
+//! events, and `exec` for the `commands` section. Implementations:
+//! [`EngineClient`] (Docker, and Podman through its Docker-compatible API; the
+//! client is parametrised by socket) and [`NetnsRuntime`] (nodes in plain named
+//! network namespaces, no engine at all).
 
 mod client;
 mod convert;
+mod docker_api;
 mod error;
+mod interface;
+mod netns_runtime;
 mod own_container;
 mod types;
 
 pub use client::EngineClient;
 pub use error::EngineError;
+pub use interface::{Engine, EventStream, LineSink};
+pub use netns_runtime::{node_id, NetnsRuntime};
 pub use own_container::{container_id_from_cgroup, container_id_from_mountinfo, own_container_id};
 pub use types::{ContainerInfo, EngineEvent, EngineKind, ExecOutput};

@@ -3,12 +3,15 @@
 use std::collections::HashMap;
 use std::fmt;
 
-/// Which engine a socket belongs to. Both speak the Docker API; the kind
-/// matters for messages and for tagging containers with their origin.
+/// Which engine a container belongs to: Docker and Podman (both speak the Docker
+/// API) or conlink's own netns runtime. The kind matters for messages and for tagging
+/// containers with their origin.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum EngineKind {
     Docker,
     Podman,
+    /// Nodes of the engine-free netns runtime (`nodes:` in the config).
+    Netns,
 }
 
 impl EngineKind {
@@ -17,6 +20,7 @@ impl EngineKind {
         match self {
             EngineKind::Docker => "--docker-socket",
             EngineKind::Podman => "--podman-socket",
+            EngineKind::Netns => "--network-file (nodes:)",
         }
     }
 
@@ -25,6 +29,7 @@ impl EngineKind {
         match self {
             EngineKind::Docker => "is dockerd running?",
             EngineKind::Podman => "is `podman system service` running?",
+            EngineKind::Netns => "the netns runtime has no socket",
         }
     }
 }
@@ -34,6 +39,7 @@ impl fmt::Display for EngineKind {
         f.write_str(match self {
             EngineKind::Docker => "docker",
             EngineKind::Podman => "podman",
+            EngineKind::Netns => "netns",
         })
     }
 }

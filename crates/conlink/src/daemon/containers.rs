@@ -1,0 +1,256 @@
+//! Per-container work: connect a started container's links and record the outcome,
+//! disconnect a dead one, run its commands.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use conlink_config::{BridgeMode, CommandLine};
+use conlink_kernel::{Netns, Nl};
+use tracing::{debug, error, info, warn};
+
+use super::forwarding::forward_rules;
+use super::links::{connect_container, forget_ovs_ports, rollback, BridgeSide, Created, LinkError, OUTER_GROUP};
+use super::state::State;
+use super::tracker::{ContainerRecord, LinkRecord, LinkState};
+use crate::engine::{ContainerInfo, Engine, EngineKind};
+use crate::plan::{commands_for, plan_container, ContainerFacts, PlannedLink};
+
+pub fn facts_of(c: &ContainerInfo) -> ContainerFacts {
+    ContainerFacts {
+        id: c.id.clone(),
+        name: c.name.clone(),
+        compose_project: c.compose_project().map(str::to_string),
+        compose_working_dir: c.compose_working_dir().map(str::to_string),
+        compose_service: c.compose_service().map(str::to_string),
+        compose_index: c.compose_index(),
+    }
+}
+
+/// Connects a started container in the background; it stops counting as pending when done.
+pub fn spawn_start(state: Arc<State>, engine: Arc<dyn Engine>, info: ContainerInfo) {
+    tokio::spawn(async move {
+        let id = info.id.clone();
+        handle_start(state.clone(), engine, info).await;
+        // Containers without links (or not running) finish here without a record.
+        state.tracker().clear_pending(&id);
+        state.announce_if_ready();
+    });
+}
+
+async fn handle_start(state: Arc<State>, engine: Arc<dyn Engine>, c: ContainerInfo) {
+    let facts = facts_of(&c);
+    let planned = plan_container(&state.cfg, &facts, &state.scope);
+    let commands: Vec<CommandLine> = commands_for(&state.cfg, &facts, &state.scope).into_iter().cloned().collect();
+    if planned.is_empty() && commands.is_empty() {
+        debug!(container = %c.name, "no links for container");
+        return;
+    }
+    let Some(pid) = c.pid.filter(|p| *p > 0) else {
+        debug!(container = %c.name, "container not running, nothing to do");
+        return;
+    };
+    let lock = state.lock_for(&c.id);
+    let _guard = lock.lock().await;
+    // A restarted container arrives here again: drop what the previous incarnation had.
+    let previous = state.tracker().remove_container(&c.id);
+    if let Some(old) = previous {
+        remove_container_links(&state, &old).await;
+    }
+    let ns = engine.namespace(&c).map_err(|source| LinkError::Namespace { container: c.name.clone(), pid, source });
+    let ok = connect_and_record(&state, c.engine, &c.id, &c.name, pid, ns, &planned).await;
+    state.announce_if_ready();
+    if ok {
+        for command in commands {
+            tokio::spawn(run_command(engine.clone(), c.id.clone(), c.name.clone(), command));
+        }
+    }
+}
+
+/// Builds the planned links in `ns` and records the outcome; true when all are up.
+pub async fn connect_and_record(
+    state: &State,
+    engine: EngineKind,
+    id: &str,
+    name: &str,
+    pid: u32,
+    ns: Result<Netns, LinkError>,
+    planned: &[PlannedLink],
+) -> bool {
+    let _slot = state.connect_slots.acquire().await.expect("the semaphore is never closed");
+    let t0 = Instant::now();
+    let result = match ns {
+        Ok(ns) => {
+            let owned_elsewhere = |outer: &str| state.tracker().outer_owned_by_other(id, outer);
+            let side = BridgeSide {
+                nl: &state.infra.nl,
+                bridge_index: &state.infra.bridge_index,
+                host: state.infra.host_nl.as_ref(),
+                ovs: state.infra.ovs.as_ref(),
+                owned_elsewhere: &owned_elsewhere,
+            };
+            connect_container(&side, name, &ns, planned).await
+        }
+        Err(e) => Err(e),
+    };
+    if let Err(e) = &result {
+        error!("{e}");
+    }
+    let record = record_of(name, engine, pid, planned, &result);
+    let ok = result.is_ok();
+    if ok {
+        for p in planned {
+            info!(
+                container = %name,
+                dev = %p.dev,
+                outer = p.outer.as_deref().unwrap_or("-"),
+                bridge = p.bridge.as_deref().unwrap_or("-"),
+                ip = %p.ip.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(","),
+                "link up"
+            );
+        }
+        debug!(container = %name, links = planned.len(), elapsed_us = t0.elapsed().as_micros() as u64, "container connected");
+    }
+    state.tracker().set_container(id, record);
+    if ok {
+        let patch_bridges: Vec<String> = planned
+            .iter()
+            .filter(|p| p.bridge_mode == Some(BridgeMode::Patch))
+            .filter_map(|p| p.bridge.clone())
+            .collect();
+        for bridge in patch_bridges {
+            pair_patch(state, &bridge).await;
+        }
+        if planned.iter().any(|p| !p.forward.is_empty()) {
+            refresh_forwards(state);
+        }
+    }
+    ok
+}
+
+/// What the tracker keeps of a connect attempt: every planned link with the outcome,
+/// the outer ends and inner interfaces that exist, and the forwards when connected.
+pub fn record_of(
+    name: &str,
+    engine: EngineKind,
+    pid: u32,
+    planned: &[PlannedLink],
+    outcome: &Result<Vec<Created>, LinkError>,
+) -> ContainerRecord {
+    let (state, created) = match outcome {
+        Ok(created) => (LinkState::Connected, created.as_slice()),
+        Err(e) => (LinkState::Failed(e.to_string()), &[][..]),
+    };
+    ContainerRecord {
+        name: name.to_string(),
+        engine,
+        pid,
+        links: planned
+            .iter()
+            .map(|p| LinkRecord {
+                link_index: p.link_index,
+                dev: p.dev.clone(),
+                outer: p.outer.clone().filter(|o| created.contains(&Created::Outer(o.clone()))),
+                ip: p.ip.clone(),
+                state: state.clone(),
+                netem: None,
+                admin_down: false,
+            })
+            .collect(),
+        inner: created
+            .iter()
+            .filter_map(|c| match c {
+                Created::Inner(dev) => Some(dev.clone()),
+                Created::Outer(_) => None,
+            })
+            .collect(),
+        forwards: if outcome.is_ok() { forward_rules(planned) } else { Vec::new() },
+    }
+}
+
+/// Joins the two ports of a patch bridge with tc redirects in both directions, so every
+/// frame (STP, LLDP, LACP…) passes unchanged. Re-run whenever one side is recreated.
+async fn pair_patch(state: &State, bridge: &str) {
+    let ends = { state.tracker().outer_on_bridge(&state.cfg, bridge) };
+    if let [a, b] = ends.as_slice() {
+        for (from, to) in [(a, b), (b, a)] {
+            if let Err(e) = state.infra.nl.mirred_redirect(from, to).await {
+                error!(bridge, "cannot patch {from} to {to}: {e}");
+            }
+        }
+        info!(bridge, "patched {a} <-> {b}");
+    }
+}
+
+/// Re-applies every port forward of the connected containers (one atomic nft table).
+fn refresh_forwards(state: &State) {
+    let forwards = state.tracker().forwards();
+    state.infra.forwarding.apply(&forwards);
+}
+
+/// Deletes a container's links: outer veth ends in conlink's namespace, and the
+/// interfaces that live only inside the container when it still exists.
+async fn remove_container_links(state: &State, old: &ContainerRecord) {
+    let mut created: Vec<Created> = old.links.iter().filter_map(|l| l.outer.clone()).map(Created::Outer).collect();
+    let inner = if old.inner.is_empty() {
+        None
+    } else {
+        match Netns::from_pid(old.pid) {
+            Ok(ns) => Nl::connect(&ns).await.ok(),
+            Err(_) => None, // the container and its interfaces are gone
+        }
+    };
+    created.extend(old.inner.iter().cloned().map(Created::Inner));
+    rollback(&state.infra.nl, inner.as_ref(), &created).await;
+    forget_ovs_ports(state.infra.ovs.as_ref(), &created);
+}
+
+async fn run_command(engine: Arc<dyn Engine>, id: String, name: String, command: CommandLine) {
+    let argv = argv_of(&command);
+    info!(container = %name, command = ?argv, "running command");
+    let prefix = name.clone();
+    match engine.exec(&id, argv, Box::new(move |line| info!("{prefix}: {line}"))).await {
+        Ok(out) => {
+            if out.exit_code.unwrap_or(0) != 0 {
+                warn!(container = %name, exit_code = ?out.exit_code, "command failed");
+            }
+        }
+        Err(e) => error!(container = %name, "command could not run: {e}"),
+    }
+}
+
+/// Removes a dead container's links and its forwards.
+pub async fn handle_die(state: Arc<State>, id: String) {
+    let lock = state.lock_for(&id);
+    let _guard = lock.lock().await;
+    let removed = state.tracker().remove_container(&id);
+    let Some(old) = removed else { return };
+    // The container's namespace is usually gone already, taking the veth pairs with it;
+    // deleting what is left covers containers whose netns is still held open.
+    remove_container_links(&state, &old).await;
+    if old.links.iter().any(|l| !state.cfg.links[l.link_index].forward.is_empty()) {
+        refresh_forwards(&state);
+    }
+    info!(container = %old.name, links = old.links.len(), "container died, links removed");
+}
+
+/// On exit: every container's links, and the forwards to them.
+pub async fn disconnect_all(state: &State) {
+    let records: Vec<ContainerRecord> = state.tracker().containers().map(|(_, c)| c.clone()).collect();
+    info!(containers = records.len(), bridges = state.infra.bridge_count(), "removing links and bridges");
+    // Every outer veth end at once (each takes its container end with it)...
+    if let Err(e) = state.infra.nl.delete_group(OUTER_GROUP).await {
+        warn!("could not remove the outer links in one request: {e}");
+    }
+    // ...then what lives only inside containers, and OVS port records.
+    for r in &records {
+        remove_container_links(state, r).await;
+    }
+}
+
+/// The argv a `commands` entry runs (a shell line runs under `sh -c`).
+pub fn argv_of(command: &CommandLine) -> Vec<String> {
+    match command {
+        CommandLine::Shell(s) => vec!["sh".to_string(), "-c".to_string(), s.clone()],
+        CommandLine::Argv(v) => v.clone(),
+    }
+}

@@ -1,0 +1,236 @@
+//! conlink's side of the topology: its network namespace, bridges (linux, ovs, patch),
+//! tunnels, Open vSwitch, the host namespace of *vlan parents and port forwarding.
+//! Built once at start; `teardown` is the only way it is removed again (normal exit,
+//! signal and start-up failure alike).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context as _, Result};
+use conlink_config::{BridgeMode, NetworkConfig};
+use conlink_kernel::{Netem, Netns, Nl, Ovs, TunnelKind};
+use tracing::{debug, info, warn};
+
+use super::forwarding::Forwarding;
+use super::links::OUTER_GROUP;
+use super::namespace::BridgeNamespace;
+
+/// Where conlink builds and which host namespace it may use.
+pub struct InfraOptions<'a> {
+    pub in_container: bool,
+    /// Named netns for bridges when running on the host.
+    pub netns_name: &'a str,
+    /// Namespace of *vlan/*vtap parents: a netns path or a PID (default PID 1's).
+    pub host_netns: Option<&'a str>,
+}
+
+/// Everything conlink built outside the containers.
+pub struct Infrastructure {
+    pub namespace: BridgeNamespace,
+    /// Netlink in conlink's namespace.
+    pub nl: Nl,
+    /// Namespace holding the parents of *vlan/*vtap links (opened only when needed).
+    pub host_nl: Option<Nl>,
+    /// Linux bridges (kernel devices) conlink created or adopted.
+    bridges: Vec<String>,
+    /// Interface index of each linux bridge, resolved once at start.
+    pub bridge_index: HashMap<String, u32>,
+    tunnels: Vec<String>,
+    pub ovs: Option<Ovs>,
+    ovs_bridges: Vec<String>,
+    pub forwarding: Forwarding,
+}
+
+impl Infrastructure {
+    /// Builds conlink's namespace, bridges, tunnels and forwarding. On failure what was
+    /// built so far is removed again (by `teardown`) before the error is returned.
+    pub async fn build(cfg: &NetworkConfig, opts: &InfraOptions<'_>) -> Result<Infrastructure> {
+        if opts.in_container {
+            make_proc_sys_writable();
+        }
+        let host_nl = open_host_namespace(cfg, opts.host_netns).await?;
+        let namespace = BridgeNamespace::select(opts.in_container, opts.netns_name)
+            .context("cannot set up conlink's network namespace")?;
+        if let Some(name) = &namespace.created_name {
+            info!(netns = %name, "bridges live in network namespace /run/netns/{name}");
+        }
+        let (nl, forwarding) = match Self::open(cfg, &namespace).await {
+            Ok(v) => v,
+            Err(e) => {
+                namespace.remove();
+                return Err(e);
+            }
+        };
+        let mut infra = Infrastructure {
+            namespace,
+            nl,
+            host_nl,
+            bridges: Vec::new(),
+            bridge_index: HashMap::new(),
+            tunnels: Vec::new(),
+            ovs: None,
+            ovs_bridges: Vec::new(),
+            forwarding,
+        };
+        if let Err(e) = infra.populate(cfg).await {
+            infra.teardown().await;
+            return Err(e);
+        }
+        Ok(infra)
+    }
+
+    async fn open(cfg: &NetworkConfig, namespace: &BridgeNamespace) -> Result<(Nl, Forwarding)> {
+        let nl = Nl::connect(&namespace.netns).await.context("cannot open netlink in conlink's namespace")?;
+        // Outer ends an earlier run left (e.g. after kill -9) go in one request; the
+        // containers' links are rebuilt as they are handled.
+        if nl.delete_group(OUTER_GROUP).await? {
+            info!("removed links left by an earlier run");
+        }
+        let forwarding = Forwarding::prepare(cfg, &nl, &namespace.netns).await?;
+        Ok((nl, forwarding))
+    }
+
+    /// Bridges, tunnels and forward sources; each recorded as soon as it exists.
+    async fn populate(&mut self, cfg: &NetworkConfig) -> Result<()> {
+        self.ovs = start_ovs(cfg, &self.namespace.netns, &self.namespace.label)?;
+        for bridge in cfg.bridges.values() {
+            match bridge.mode {
+                BridgeMode::Linux => {
+                    let existed = self.nl.link_by_name(&bridge.name).await?.is_some();
+                    self.nl
+                        .create_bridge(&bridge.name)
+                        .await
+                        .with_context(|| format!("creating bridge {}", bridge.name))?;
+                    info!(bridge = %bridge.name, adopted = existed, "bridge ready (linux)");
+                    self.bridges.push(bridge.name.clone());
+                }
+                // Patch "bridges" are pairs of tc redirects set up as their two ports appear.
+                BridgeMode::Patch => info!(bridge = %bridge.name, "bridge ready (patch)"),
+                BridgeMode::Ovs => {
+                    let ovs = self.ovs.as_ref().expect("Open vSwitch is started before ovs bridges are created");
+                    ovs.add_bridge(&bridge.name)?;
+                    info!(bridge = %bridge.name, userspace = ovs.userspace, "bridge ready (ovs)");
+                    self.ovs_bridges.push(bridge.name.clone());
+                }
+                BridgeMode::Auto => unreachable!("auto is resolved when the config is loaded"),
+            }
+        }
+        for b in &self.bridges {
+            self.bridge_index.insert(b.clone(), self.nl.index_of(b).await?);
+        }
+        self.forwarding.add_sources(cfg, &self.nl).await?;
+        self.create_tunnels(cfg).await
+    }
+
+    async fn create_tunnels(&mut self, cfg: &NetworkConfig) -> Result<()> {
+        let nl = &self.nl;
+        for (i, t) in cfg.tunnels.iter().enumerate() {
+            let name = t.dev_name();
+            let kind = TunnelKind::parse(t.tunnel_type.as_str()).map_err(anyhow::Error::msg)?;
+            let Some(master) = self.bridge_index.get(&t.bridge).copied() else {
+                bail!("/tunnels/{i}: bridge {} is not a linux bridge conlink created", t.bridge);
+            };
+            // Leftovers of an earlier run are replaced, not fatal.
+            nl.delete_link(&name).await?;
+            if let Err(e) = nl.create_tunnel(kind, &name, t.vni, t.remote, Some(master), None).await {
+                bail!("/tunnels/{i}: {e}");
+            }
+            self.tunnels.push(name.clone());
+            if !t.netem.is_empty() {
+                let netem = Netem::parse(&t.netem.join(" ")).map_err(anyhow::Error::msg)?;
+                nl.set_netem(&name, &netem).await.with_context(|| format!("/tunnels/{i}"))?;
+            }
+            info!(tunnel = %name, remote = %t.remote, bridge = %t.bridge, "tunnel up");
+        }
+        Ok(())
+    }
+
+    /// Removes everything `build` made: the forward table, OVS bridges and daemons,
+    /// tunnels, bridges, and the namespace when conlink created it.
+    pub async fn teardown(&self) {
+        self.forwarding.apply(&[]);
+        if let Some(ovs) = &self.ovs {
+            for b in &self.ovs_bridges {
+                if let Err(e) = ovs.del_bridge(b) {
+                    warn!(bridge = %b, "could not remove ovs bridge: {e}");
+                }
+            }
+            if let Err(e) = ovs.stop() {
+                warn!("could not stop Open vSwitch: {e}");
+            }
+        }
+        for dev in self.tunnels.iter().rev().chain(&self.bridges) {
+            if let Err(e) = self.nl.delete_link(dev).await {
+                warn!(dev = %dev, "could not remove: {e}");
+            }
+        }
+        self.namespace.remove();
+    }
+
+    pub fn bridge_count(&self) -> usize {
+        self.bridges.len() + self.ovs_bridges.len()
+    }
+}
+
+/// Engines mount /proc/sys read-only in containers; conlink (with SYS_ADMIN, in its own
+/// mount namespace) remounts it so per-namespace sysctls (disable_ipv6, ip_forward) can be set.
+fn make_proc_sys_writable() {
+    use nix::mount::{mount, MsFlags};
+    use nix::sys::statvfs::{statvfs, FsFlags};
+    let Ok(st) = statvfs("/proc/sys") else { return };
+    if !st.flags().contains(FsFlags::ST_RDONLY) {
+        return;
+    }
+    match mount(None::<&str>, "/proc/sys", None::<&str>, MsFlags::MS_REMOUNT | MsFlags::MS_BIND, None::<&str>)
+    {
+        Ok(()) => debug!("remounted /proc/sys read-write"),
+        Err(e) => {
+            warn!("/proc/sys is read-only and cannot be remounted ({e}): IPv6 links and forwards may fail")
+        }
+    }
+}
+
+/// The namespace holding *vlan/*vtap parents, opened only when a link needs it.
+async fn open_host_namespace(cfg: &NetworkConfig, spec: Option<&str>) -> Result<Option<Nl>> {
+    let Some(i) = cfg.links.iter().position(|l| l.link_type.has_host_parent()) else {
+        return Ok(None);
+    };
+    let path = match spec {
+        Some(s) if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) => {
+            PathBuf::from(format!("/proc/{s}/ns/net"))
+        }
+        Some(s) => PathBuf::from(s),
+        None => PathBuf::from("/proc/1/ns/net"),
+    };
+    let ns = Netns::from_path(&path).with_context(|| {
+        format!(
+            "cannot open the host network namespace {} needed by link /links/{i} ({}); name another with --host-netns NETNS|PID",
+            path.display(),
+            cfg.links[i].link_type
+        )
+    })?;
+    Ok(Some(Nl::connect(&ns).await?))
+}
+
+/// Open vSwitch for `ovs` bridges: its daemons are started in conlink's namespace when
+/// none answer. Without the kernel module bridges use OVS's userspace datapath.
+fn start_ovs(cfg: &NetworkConfig, ns: &Netns, label: &str) -> Result<Option<Ovs>> {
+    let Some(first) = cfg.bridges.values().find(|b| b.mode == BridgeMode::Ovs) else {
+        return Ok(None);
+    };
+    let dir = PathBuf::from(format!("/run/conlink/ovs-{label}"));
+    let ovs = Ovs::start(ns, &dir)
+        .with_context(|| format!("bridge {} (mode ovs) needs Open vSwitch", first.name))?;
+    if ovs.userspace {
+        warn!("the openvswitch kernel module is missing: ovs bridges use OVS's userspace datapath (datapath_type=netdev)");
+        if !std::path::Path::new("/dev/net/tun").exists() {
+            let _ = ovs.stop();
+            bail!(
+                "bridge {}: OVS's userspace datapath needs /dev/net/tun (in a container: `devices: [/dev/net/tun]` on the conlink service)",
+                first.name
+            );
+        }
+    }
+    info!(started = ovs.started, "Open vSwitch ready");
+    Ok(Some(ovs))
+}

@@ -1,0 +1,44 @@
+//! Docker and Podman as [`Engine`]s: both speak the Docker API, so one client
+//! parametrised by socket and kind serves both (Podman's differences, such as its
+//! event names, are handled inside [`EngineClient`]).
+
+use futures::FutureExt as _;
+use futures::StreamExt as _;
+
+use conlink_kernel::Netns;
+
+use super::client::EngineClient;
+use super::error::EngineError;
+use super::interface::{Engine, EventStream, LineSink};
+use super::types::{ContainerInfo, EngineKind, ExecOutput};
+
+impl Engine for EngineClient {
+    fn kind(&self) -> EngineKind {
+        EngineClient::kind(self)
+    }
+
+    fn list_running(&self) -> futures::future::BoxFuture<'_, Result<Vec<ContainerInfo>, EngineError>> {
+        EngineClient::list_running(self).boxed()
+    }
+
+    fn inspect<'a>(&'a self, id: &'a str) -> futures::future::BoxFuture<'a, Result<ContainerInfo, EngineError>> {
+        EngineClient::inspect(self, id).boxed()
+    }
+
+    fn events(&self) -> EventStream {
+        EngineClient::events(self).boxed()
+    }
+
+    fn namespace(&self, container: &ContainerInfo) -> std::io::Result<Netns> {
+        Netns::from_pid(container.pid.unwrap_or(0))
+    }
+
+    fn exec<'a>(
+        &'a self,
+        id: &'a str,
+        argv: Vec<String>,
+        on_line: LineSink,
+    ) -> futures::future::BoxFuture<'a, Result<ExecOutput, EngineError>> {
+        EngineClient::exec_with(self, id, argv, on_line).boxed()
+    }
+}

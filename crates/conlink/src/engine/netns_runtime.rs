@@ -1,0 +1,203 @@
+//! The engine-free netns runtime as an [`Engine`]: nodes are plain network namespaces
+//! conlink creates (`/run/netns/NAME`, so `ip netns exec NAME …` enters them) and
+//! runs commands in. The nodes are fixed by the config: there are no events.
+
+use std::os::fd::AsRawFd;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+
+use futures::future::BoxFuture;
+use futures::{FutureExt as _, StreamExt as _};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tracing::{info, warn};
+
+use conlink_config::Node;
+use conlink_kernel::{Netns, Nl};
+
+use super::error::EngineError;
+use super::interface::{Engine, EventStream, LineSink};
+use super::types::{ContainerInfo, EngineKind, ExecOutput};
+
+/// Tracker id of a node (container ids never contain ':').
+pub fn node_id(name: &str) -> String {
+    format!("node:{name}")
+}
+
+struct RunningNode {
+    name: String,
+    netns: Netns,
+}
+
+/// The nodes' namespaces and the commands running in them.
+pub struct NetnsRuntime {
+    nodes: Vec<RunningNode>,
+    children: Mutex<Vec<Child>>,
+}
+
+impl NetnsRuntime {
+    /// Creates every node's namespace afresh (a leftover of an earlier run is replaced:
+    /// its interfaces belong to links that no longer exist) with loopback up. On
+    /// failure the namespaces created so far are removed again.
+    pub async fn create(nodes: &[Node]) -> anyhow::Result<NetnsRuntime> {
+        let mut runtime = NetnsRuntime { nodes: Vec::new(), children: Mutex::new(Vec::new()) };
+        for node in nodes {
+            match create_node(node).await {
+                Ok(n) => runtime.nodes.push(n),
+                Err(e) => {
+                    runtime.stop().await;
+                    anyhow::bail!("cannot create node {}: {e:#}", node.name);
+                }
+            }
+        }
+        Ok(runtime)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    fn info(node: &RunningNode) -> ContainerInfo {
+        ContainerInfo {
+            id: node_id(&node.name),
+            name: node.name.clone(),
+            pid: None,
+            running: true,
+            labels: Default::default(),
+            engine: EngineKind::Netns,
+        }
+    }
+
+    fn node(&self, id: &str) -> Option<&RunningNode> {
+        self.nodes.iter().find(|n| node_id(&n.name) == id || n.name == id)
+    }
+
+    fn not_found(id: &str) -> EngineError {
+        EngineError::NotFound { kind: EngineKind::Netns, container: id.to_string() }
+    }
+
+    /// Stops the nodes' commands (SIGTERM, then SIGKILL after 3 s) and removes their
+    /// namespaces (and with them every interface in them).
+    pub async fn stop(&self) {
+        let children: Vec<Child> = std::mem::take(&mut *self.children.lock().unwrap());
+        for mut child in children {
+            if let Some(pid) = child.id() {
+                // SIGTERM first so the command can clean up; kill_on_drop is the backstop.
+                unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+                if tokio::time::timeout(std::time::Duration::from_secs(3), child.wait()).await.is_err() {
+                    let _ = child.kill().await;
+                }
+            }
+        }
+        for node in &self.nodes {
+            if let Err(e) = Netns::delete_named(&node.name) {
+                warn!(node = %node.name, "could not remove network namespace: {e}");
+            }
+        }
+    }
+
+    /// Starts `argv` inside the node's namespace; its output lines go to `on_line`.
+    fn spawn(&self, node: &RunningNode, argv: Vec<String>, on_line: LineSink) -> std::io::Result<()> {
+        let fd = node.netns.as_fd().as_raw_fd();
+        let mut cmd = Command::new(&argv[0]);
+        cmd.args(&argv[1..])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        // SAFETY: between fork and exec only the async-signal-safe setns(2) runs.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::setns(fd, libc::CLONE_NEWNET) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn()?;
+        info!(node = %node.name, command = ?argv, pid = child.id(), "started command");
+        let sink = Arc::new(Mutex::new(on_line));
+        for stream in [
+            child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
+            child.stderr.take().map(|s| Box::new(s) as _),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let sink = sink.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stream).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    (sink.lock().unwrap())(&line);
+                }
+            });
+        }
+        self.children.lock().unwrap().push(child);
+        Ok(())
+    }
+}
+
+async fn create_node(node: &Node) -> anyhow::Result<RunningNode> {
+    if Netns::from_name(&node.name).is_ok() {
+        warn!(node = %node.name, "replacing network namespace left by an earlier run");
+        Netns::delete_named(&node.name)?;
+    }
+    let netns = Netns::create_named(&node.name)?;
+    let nl = Nl::connect(&netns).await?;
+    nl.set_up("lo", true).await?;
+    Ok(RunningNode { name: node.name.clone(), netns })
+}
+
+impl Engine for NetnsRuntime {
+    fn kind(&self) -> EngineKind {
+        EngineKind::Netns
+    }
+
+    fn list_running(&self) -> BoxFuture<'_, Result<Vec<ContainerInfo>, EngineError>> {
+        let all = self.nodes.iter().map(Self::info).collect();
+        async move { Ok(all) }.boxed()
+    }
+
+    fn inspect<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<ContainerInfo, EngineError>> {
+        let found = self.node(id).map(Self::info).ok_or_else(|| Self::not_found(id));
+        async move { found }.boxed()
+    }
+
+    fn events(&self) -> EventStream {
+        futures::stream::pending().boxed()
+    }
+
+    fn namespace(&self, container: &ContainerInfo) -> std::io::Result<Netns> {
+        match self.node(&container.id) {
+            Some(node) => node.netns.try_clone(),
+            None => Netns::from_name(&container.name),
+        }
+    }
+
+    /// Starts the command and returns at once (`exit_code: None`): node commands run
+    /// until the daemon stops.
+    fn exec<'a>(
+        &'a self,
+        id: &'a str,
+        argv: Vec<String>,
+        on_line: LineSink,
+    ) -> BoxFuture<'a, Result<ExecOutput, EngineError>> {
+        let result = match self.node(id) {
+            None => Err(Self::not_found(id)),
+            Some(_) if argv.is_empty() => Err(EngineError::Exec {
+                kind: EngineKind::Netns,
+                container: id.to_string(),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "empty command"),
+            }),
+            Some(node) => self
+                .spawn(node, argv, on_line)
+                .map(|()| ExecOutput { exit_code: None, output: String::new() })
+                .map_err(|source| EngineError::Exec {
+                    kind: EngineKind::Netns,
+                    container: node.name.clone(),
+                    source,
+                }),
+        };
+        async move { result }.boxed()
+    }
+}
