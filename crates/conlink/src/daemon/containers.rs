@@ -9,7 +9,9 @@ use conlink_kernel::{Netns, Nl};
 use tracing::{debug, error, info, warn};
 
 use super::forwarding::forward_rules;
-use super::links::{connect_container, forget_ovs_ports, rollback, BridgeSide, Created, LinkError, OUTER_GROUP};
+use super::links::{
+    connect_container, forget_ovs_ports, rollback, BridgeSide, Created, LinkError, OUTER_GROUP,
+};
 use super::state::State;
 use super::tracker::{ContainerRecord, LinkRecord, LinkState};
 use crate::engine::{ContainerInfo, Engine, EngineKind};
@@ -40,7 +42,8 @@ pub fn spawn_start(state: Arc<State>, engine: Arc<dyn Engine>, info: ContainerIn
 async fn handle_start(state: Arc<State>, engine: Arc<dyn Engine>, c: ContainerInfo) {
     let facts = facts_of(&c);
     let planned = plan_container(&state.cfg, &facts, &state.scope);
-    let commands: Vec<CommandLine> = commands_for(&state.cfg, &facts, &state.scope).into_iter().cloned().collect();
+    let commands: Vec<CommandLine> =
+        commands_for(&state.cfg, &facts, &state.scope).into_iter().cloned().collect();
     if planned.is_empty() && commands.is_empty() {
         debug!(container = %c.name, "no links for container");
         return;
@@ -56,7 +59,11 @@ async fn handle_start(state: Arc<State>, engine: Arc<dyn Engine>, c: ContainerIn
     if let Some(old) = previous {
         remove_container_links(&state, &old).await;
     }
-    let ns = engine.namespace(&c).map_err(|source| LinkError::Namespace { container: c.name.clone(), pid, source });
+    let ns = engine.namespace(&c).map_err(|source| LinkError::Namespace {
+        container: c.name.clone(),
+        pid,
+        source,
+    });
     let ok = connect_and_record(&state, c.engine, &c.id, &c.name, pid, ns, &planned).await;
     state.announce_if_ready();
     if ok {
@@ -190,7 +197,8 @@ fn refresh_forwards(state: &State) {
 /// Deletes a container's links: outer veth ends in conlink's namespace, and the
 /// interfaces that live only inside the container when it still exists.
 async fn remove_container_links(state: &State, old: &ContainerRecord) {
-    let mut created: Vec<Created> = old.links.iter().filter_map(|l| l.outer.clone()).map(Created::Outer).collect();
+    let mut created: Vec<Created> =
+        old.links.iter().filter_map(|l| l.outer.clone()).map(Created::Outer).collect();
     let inner = if old.inner.is_empty() {
         None
     } else {

@@ -144,12 +144,7 @@ fn target_ns(shared: &Shared, container: &str, dev: &str) -> Result<(Netns, Opti
     Ok((ns, outer))
 }
 
-fn record_change(
-    shared: &Shared,
-    container: &str,
-    dev: &str,
-    f: impl FnOnce(&mut LinkRecord),
-) {
+fn record_change(shared: &Shared, container: &str, dev: &str, f: impl FnOnce(&mut LinkRecord)) {
     if let Some((_, rec)) = shared.tracker().find_mut(container) {
         if let Some(l) = rec.links.iter_mut().find(|l| l.dev == dev) {
             f(l);

@@ -241,8 +241,10 @@ async fn resync(state: Arc<State>, engine: Arc<dyn Engine>) {
     };
     let (stale, gone) = compare(engine.kind(), &running, state.tracker().containers());
     // Containers without links are never tracked; planning skips them cheaply.
-    let stale: Vec<ContainerInfo> =
-        stale.into_iter().filter(|c| !plan_container(&state.cfg, &facts_of(c), &state.scope).is_empty()).collect();
+    let stale: Vec<ContainerInfo> = stale
+        .into_iter()
+        .filter(|c| !plan_container(&state.cfg, &facts_of(c), &state.scope).is_empty())
+        .collect();
     if !stale.is_empty() || !gone.is_empty() {
         info!(engine = %engine.kind(), reconnect = stale.len(), remove = gone.len(), "resync repairs missed events");
     }
@@ -319,7 +321,8 @@ mod tests {
             ("node:a".to_string(), record(0, EngineKind::Netns, LinkState::Connected)),
         ]
         .into();
-        let (stale, gone) = compare(EngineKind::Docker, &[running("d2", 11, EngineKind::Docker)], tracked.iter());
+        let (stale, gone) =
+            compare(EngineKind::Docker, &[running("d2", 11, EngineKind::Docker)], tracked.iter());
         assert!(stale.is_empty());
         assert_eq!(gone, ["d1"], "podman containers and nodes are not docker's to remove");
         let (stale, gone) = compare(EngineKind::Podman, &[], tracked.iter());

@@ -48,7 +48,8 @@ pub fn forward_families(cfg: &NetworkConfig) -> BTreeMap<String, (bool, bool)> {
 /// The sysctls conlink's namespace needs for its forwards: IPv6 forwarding only when a
 /// forwarded link has an IPv6 address.
 pub fn forwarding_sysctls(cfg: &NetworkConfig) -> Vec<&'static str> {
-    let v6 = cfg.links.iter().any(|l| !l.forward.is_empty() && l.ip.iter().any(|n| matches!(n, IpNet::V6(_))));
+    let v6 =
+        cfg.links.iter().any(|l| !l.forward.is_empty() && l.ip.iter().any(|n| matches!(n, IpNet::V6(_))));
     let mut keys = vec!["net.ipv4.ip_forward"];
     if v6 {
         keys.push("net.ipv6.conf.all.forwarding");
@@ -219,7 +220,10 @@ mod tests {
 
     #[test]
     fn ipv6_forwarding_only_for_forwarded_ipv6_links() {
-        assert_eq!(forwarding_sysctls(&cfg(vec![link("b", &["192.0.2.2/24"], true)])), ["net.ipv4.ip_forward"]);
+        assert_eq!(
+            forwarding_sysctls(&cfg(vec![link("b", &["192.0.2.2/24"], true)])),
+            ["net.ipv4.ip_forward"]
+        );
         let plain_v6 = cfg(vec![link("b", &["192.0.2.2/24"], true), link("c", &["2001:db8::2/64"], false)]);
         assert_eq!(forwarding_sysctls(&plain_v6), ["net.ipv4.ip_forward"]);
         let fwd_v6 = cfg(vec![link("b", &["192.0.2.2/24", "2001:db8::2/64"], true)]);
@@ -267,7 +271,11 @@ mod tests {
                 (conlink_kernel::Proto::Udp, 5353, "2001:db8::2".to_string(), 53),
             ]
         );
-        assert!(forward_rules(&[planned(&[], vec![CfgForward { proto: Proto::Tcp, conlink_port: 1, container_port: 1 }])]).is_empty());
+        assert!(forward_rules(&[planned(
+            &[],
+            vec![CfgForward { proto: Proto::Tcp, conlink_port: 1, container_port: 1 }]
+        )])
+        .is_empty());
         assert!(forward_rules(&[planned(&["192.0.2.2/24"], vec![])]).is_empty());
     }
 

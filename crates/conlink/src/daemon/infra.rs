@@ -107,7 +107,8 @@ impl Infrastructure {
                 // Patch "bridges" are pairs of tc redirects set up as their two ports appear.
                 BridgeMode::Patch => info!(bridge = %bridge.name, "bridge ready (patch)"),
                 BridgeMode::Ovs => {
-                    let ovs = self.ovs.as_ref().expect("Open vSwitch is started before ovs bridges are created");
+                    let ovs =
+                        self.ovs.as_ref().expect("Open vSwitch is started before ovs bridges are created");
                     ovs.add_bridge(&bridge.name)?;
                     info!(bridge = %bridge.name, userspace = ovs.userspace, "bridge ready (ovs)");
                     self.ovs_bridges.push(bridge.name.clone());

@@ -32,7 +32,12 @@ pub struct State {
 }
 
 impl State {
-    pub fn new(cfg: Arc<NetworkConfig>, scope: ProjectScope, infra: Infrastructure, started: Instant) -> State {
+    pub fn new(
+        cfg: Arc<NetworkConfig>,
+        scope: ProjectScope,
+        infra: Infrastructure,
+        started: Instant,
+    ) -> State {
         State {
             cfg,
             scope,

@@ -21,7 +21,10 @@ impl Engine for EngineClient {
         EngineClient::list_running(self).boxed()
     }
 
-    fn inspect<'a>(&'a self, id: &'a str) -> futures::future::BoxFuture<'a, Result<ContainerInfo, EngineError>> {
+    fn inspect<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<ContainerInfo, EngineError>> {
         EngineClient::inspect(self, id).boxed()
     }
 

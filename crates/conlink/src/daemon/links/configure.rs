@@ -1,0 +1,120 @@
+//! The steps after an interface exists: configure its inner end, routes, NAT.
+
+use std::net::IpAddr;
+
+use conlink_config::{BridgeMode, RouteSpec};
+use conlink_kernel::{apply_static_nat, sysctl_get_in, sysctl_in, Netem, Route, StaticNat};
+use ipnet::IpNet;
+use tracing::warn;
+
+use super::{kernel_err, unusable, BridgeSide, ContainerSide, LinkError};
+use crate::daemon::forwarding::forward_source_for;
+use crate::plan::PlannedLink;
+
+/// Addresses, up state, ethtool offloads and netem of the interface in the container.
+pub(super) async fn inner(target: &ContainerSide<'_>, p: &PlannedLink) -> Result<(), LinkError> {
+    let (container, ns, inner) = (target.name, target.ns, target.nl);
+    let kerr = kernel_err(container, p);
+    if p.ip.iter().any(|a| matches!(a, IpNet::V6(_))) {
+        // dockerd disables IPv6 in network_mode:none containers; the new interface inherits it.
+        let key = format!("net/ipv6/conf/{}/disable_ipv6", p.dev);
+        if sysctl_get_in(ns, &key).map(|v| v.trim() != "0").unwrap_or(false) {
+            if let Err(e) = sysctl_in(ns, &key, "0") {
+                warn!(container, dev = %p.dev, "cannot enable IPv6 on the interface: {e}");
+            }
+        }
+    }
+    for addr in &p.ip {
+        inner.add_address(&p.dev, *addr).await.map_err(&kerr)?;
+    }
+    inner.set_up(&p.dev, true).await.map_err(&kerr)?;
+    for args in &p.ethtool {
+        // Through the container's netlink socket: no thread has to enter the namespace.
+        inner.apply_ethtool(&p.dev, &args.join(" ")).map_err(&kerr)?;
+    }
+    if !p.netem.is_empty() {
+        let netem =
+            Netem::parse(&p.netem.join(" ")).map_err(|e| unusable(container, p, format!("netem: {e}")))?;
+        inner.set_netem(&p.dev, &netem).await.map_err(&kerr)?;
+    }
+    Ok(())
+}
+
+/// The link's configured routes, and the routes its port forwards need on both sides.
+pub(super) async fn routes(
+    side: &BridgeSide<'_>,
+    target: &ContainerSide<'_>,
+    p: &PlannedLink,
+) -> Result<(), LinkError> {
+    let (container, inner) = (target.name, target.nl);
+    for r in &p.route {
+        inner.add_route(&kernel_route(r, &p.dev)).await.map_err(kernel_err(container, p))?;
+    }
+    if p.forward.is_empty() {
+        return Ok(());
+    }
+    // Replies to masqueraded forwards go to conlink's bridge address, on-link.
+    let mut families: Vec<IpAddr> = p.ip.iter().map(|n| forward_source_for(&n.addr())).collect();
+    families.dedup();
+    for source in families {
+        let route = Route {
+            dst: Some(IpNet::from(source)),
+            via: None,
+            dev: Some(p.dev.clone()),
+            metric: None,
+            src: None,
+            table: None,
+            onlink: false,
+        };
+        inner.add_route(&route).await.map_err(kernel_err(container, p))?;
+    }
+    // conlink's side: DNATed connections must find the link's address on its
+    // bridge, which carries no address of that subnet (on-link host route).
+    if let (Some(BridgeMode::Linux | BridgeMode::Ovs), Some(bridge)) = (p.bridge_mode, &p.bridge) {
+        for addr in &p.ip {
+            let route = Route {
+                dst: Some(IpNet::from(addr.addr())),
+                via: None,
+                dev: Some(bridge.clone()),
+                metric: None,
+                src: None,
+                table: None,
+                onlink: false,
+            };
+            side.nl.add_route(&route).await.map_err(kernel_err(container, p))?;
+        }
+    }
+    Ok(())
+}
+
+/// Static 1:1 NAT of the links that have `nat`, in one nft table of the container.
+pub(super) fn nat(target: &ContainerSide<'_>, planned: &[PlannedLink]) -> Result<(), LinkError> {
+    let container = target.name;
+    let nats: Vec<StaticNat> = planned
+        .iter()
+        .filter_map(|p| {
+            let nat_ip = p.nat?;
+            let link_ip = p.ip.iter().map(|n| n.addr()).find(|a| a.is_ipv4() == nat_ip.is_ipv4())?;
+            Some(StaticNat { dev: p.dev.clone(), link_ip, nat_ip })
+        })
+        .collect();
+    if let Some(p) = planned.iter().find(|p| p.nat.is_some()) {
+        if nats.len() != planned.iter().filter(|p| p.nat.is_some()).count() {
+            return Err(unusable(container, p, "nat needs an ip of the same family on the link"));
+        }
+        apply_static_nat(target.ns, &nats).map_err(kernel_err(container, p))?;
+    }
+    Ok(())
+}
+
+pub fn kernel_route(r: &RouteSpec, link_dev: &str) -> Route {
+    Route {
+        dst: r.dst,
+        via: r.via,
+        dev: Some(r.dev.clone().unwrap_or_else(|| link_dev.to_string())),
+        metric: r.metric,
+        src: r.src,
+        table: r.table,
+        onlink: r.onlink,
+    }
+}
