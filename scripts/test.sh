@@ -7,6 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
+
+# Style and lints first: cheap, and a failure here fails the run before anything starts.
+echo "== cargo fmt --check, cargo clippy"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
 # A missing dockerd or image is a failure here, not a skip.
 export CONLINK_E2E_REQUIRED=1
 

@@ -106,11 +106,11 @@ async fn list_inspect_exec_and_events() {
     assert_eq!(by_name.pid, Some(pid));
 
     // exec collects output and exit code, stderr included.
-    let out = client.exec(&id, vec!["echo".into(), "hi".into()]).await.expect("exec");
+    let out = client.exec_with(&id, vec!["echo".into(), "hi".into()], |_| {}).await.expect("exec");
     assert_eq!(out.exit_code, Some(0));
     assert_eq!(out.output.trim(), "hi");
     let out = client
-        .exec(&id, vec!["sh".into(), "-c".into(), "echo oops >&2; exit 3".into()])
+        .exec_with(&id, vec!["sh".into(), "-c".into(), "echo oops >&2; exit 3".into()], |_| {})
         .await
         .expect("exec failing command");
     assert_eq!(out.exit_code, Some(3));

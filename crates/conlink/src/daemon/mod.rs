@@ -22,7 +22,7 @@ mod links;
 mod namespace;
 mod nodes;
 mod state;
-pub mod tracker;
+mod tracker;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -38,8 +38,6 @@ use crate::engine::{own_container_id, NetnsRuntime};
 use events::EngineSockets;
 use infra::{InfraOptions, Infrastructure};
 use state::State;
-
-pub use links::LinkError;
 
 /// What the daemon needs from the command line.
 #[derive(Debug, Clone)]

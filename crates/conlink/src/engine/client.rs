@@ -2,7 +2,7 @@
 //! Podman is served by the same code through its Docker-compatible socket.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bollard::container::LogOutput;
@@ -25,7 +25,6 @@ const INSPECT_CONCURRENCY: usize = 8;
 #[derive(Clone, Debug)]
 pub struct EngineClient {
     kind: EngineKind,
-    socket: PathBuf,
     docker: Docker,
 }
 
@@ -55,15 +54,11 @@ impl EngineClient {
                 .await
                 .map_err(connect_err)?,
         };
-        Ok(EngineClient { kind, socket: socket.to_path_buf(), docker })
+        Ok(EngineClient { kind, docker })
     }
 
     pub fn kind(&self) -> EngineKind {
         self.kind
-    }
-
-    pub fn socket(&self) -> &Path {
-        &self.socket
     }
 
     /// All running containers, each inspected (the list call does not carry
@@ -132,12 +127,7 @@ impl EngineClient {
     }
 
     /// Run `argv` in container `id` (like `docker exec`), wait for it to end
-    /// and return its combined stdout+stderr and exit code.
-    pub async fn exec(&self, id: &str, argv: Vec<String>) -> Result<ExecOutput, EngineError> {
-        self.exec_with(id, argv, |_| {}).await
-    }
-
-    /// Like [`exec`](Self::exec), also handing each complete output line to
+    /// and return its combined stdout+stderr and exit code, also handing each complete output line to
     /// `on_line` as it arrives (long-running commands such as servers).
     pub async fn exec_with(
         &self,

@@ -20,5 +20,5 @@ pub use client::EngineClient;
 pub use error::EngineError;
 pub use interface::{Engine, EventStream, LineSink};
 pub use netns_runtime::{node_id, NetnsRuntime};
-pub use own_container::{container_id_from_cgroup, container_id_from_mountinfo, own_container_id};
+pub use own_container::own_container_id;
 pub use types::{ContainerInfo, EngineEvent, EngineKind, ExecOutput};

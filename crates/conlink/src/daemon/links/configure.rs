@@ -7,7 +7,7 @@ use conlink_kernel::{apply_static_nat, sysctl_get_in, sysctl_in, Netem, Route, S
 use ipnet::IpNet;
 use tracing::warn;
 
-use super::{kernel_err, unusable, BridgeSide, ContainerSide, LinkError};
+use super::types::{kernel_err, unusable, BridgeSide, ContainerSide, LinkError};
 use crate::daemon::forwarding::forward_source_for;
 use crate::plan::PlannedLink;
 

@@ -5,7 +5,7 @@ use conlink_config::{BridgeMode, LinkType};
 use conlink_kernel::{ChildKind, ChildLinkRequest, VethRequest};
 use tracing::{debug, warn};
 
-use super::{kernel_err, unusable, BridgeSide, ContainerSide, Created, LinkError, OUTER_GROUP};
+use super::types::{kernel_err, unusable, BridgeSide, ContainerSide, Created, LinkError, OUTER_GROUP};
 use crate::plan::PlannedLink;
 
 /// A veth pair: the outer end in conlink's namespace (on its bridge), the inner one in the container.

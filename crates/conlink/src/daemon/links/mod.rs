@@ -7,61 +7,15 @@
 
 mod configure;
 mod kinds;
-
-use std::collections::HashMap;
+mod types;
 
 use conlink_config::LinkType;
-use conlink_kernel::{KernelError, Netns, Nl, Ovs};
-use thiserror::Error;
+use conlink_kernel::{Netns, Nl, Ovs};
 use tracing::warn;
 
 use crate::plan::PlannedLink;
-
-/// Interface group of every outer veth end: one request deletes them all (exit, restart).
-pub const OUTER_GROUP: u32 = 0x636c; // "cl"
-
-/// Why a container's links could not be built. Nothing stays behind when this is returned.
-#[derive(Debug, Error)]
-pub enum LinkError {
-    #[error("cannot enter the network namespace of {container} (pid {pid}): {source}")]
-    Namespace { container: String, pid: u32, source: std::io::Error },
-    #[error("container {container}, link /links/{link_index} ({dev}): {source}")]
-    Kernel { container: String, link_index: usize, dev: String, source: KernelError },
-    #[error("container {container}, link /links/{link_index} ({dev}): {what}")]
-    Unusable { container: String, link_index: usize, dev: String, what: String },
-    #[error("container {container}: {source}")]
-    Connect { container: String, source: KernelError },
-}
-
-/// conlink's side of every link: its namespace, bridges and the host namespace.
-pub struct BridgeSide<'a> {
-    pub nl: &'a Nl,
-    /// Interface index of each linux bridge, resolved once at start.
-    pub bridge_index: &'a HashMap<String, u32>,
-    /// Namespace holding the parents of *vlan/*vtap links (opened only when needed).
-    pub host: Option<&'a Nl>,
-    /// Open vSwitch, when there are ovs bridges.
-    pub ovs: Option<&'a Ovs>,
-    /// Whether an outer end belongs to another container's link (never replaced as a
-    /// leftover). Asked only when a name turns out to be taken, so connecting stays cheap.
-    pub owned_elsewhere: &'a (dyn Fn(&str) -> bool + Sync),
-}
-
-/// The container's side: its namespace and a netlink socket in it.
-struct ContainerSide<'a> {
-    name: &'a str,
-    ns: &'a Netns,
-    nl: &'a Nl,
-}
-
-/// Something created for a container, in the order it was created.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Created {
-    /// Outer veth end in conlink's namespace (deleting it deletes the peer too).
-    Outer(String),
-    /// Interface living only in the container (dummy, *vlan, *vtap).
-    Inner(String),
-}
+use types::ContainerSide;
+pub use types::{BridgeSide, Created, LinkError, OUTER_GROUP};
 
 /// Builds every planned link of the container in `ns`.
 /// On error every interface created so far is deleted again.
@@ -111,20 +65,6 @@ async fn build_link(
         LinkType::Veth => kinds::veth(side, target, p, created).await,
         LinkType::Dummy => kinds::dummy(target, p, created).await,
         kind => kinds::child(side, target, p, kind, created).await,
-    }
-}
-
-fn kernel_err(container: &str, p: &PlannedLink) -> impl Fn(KernelError) -> LinkError {
-    let (container, link_index, dev) = (container.to_string(), p.link_index, p.dev.clone());
-    move |source| LinkError::Kernel { container: container.clone(), link_index, dev: dev.clone(), source }
-}
-
-fn unusable(container: &str, p: &PlannedLink, what: impl Into<String>) -> LinkError {
-    LinkError::Unusable {
-        container: container.into(),
-        link_index: p.link_index,
-        dev: p.dev.clone(),
-        what: what.into(),
     }
 }
 
