@@ -370,7 +370,7 @@ async fn engine_client_against_podman_api() {
     assert_eq!(client.inspect(&name).await.expect("inspect by name").id, id);
 
     let out = client
-        .exec(&id, vec!["sh".into(), "-c".into(), "echo out; echo err >&2; exit 3".into()])
+        .exec_with(&id, vec!["sh".into(), "-c".into(), "echo out; echo err >&2; exit 3".into()], |_| {})
         .await
         .expect("exec");
     assert_eq!(out.exit_code, Some(3), "{out:?}");

@@ -95,6 +95,14 @@ pub enum EngineEvent {
     Die { id: String },
 }
 
+impl EngineEvent {
+    pub fn id(&self) -> &str {
+        match self {
+            EngineEvent::Start { id } | EngineEvent::Die { id } => id,
+        }
+    }
+}
+
 /// Result of running a command in a container.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExecOutput {
