@@ -262,3 +262,78 @@ pub fn argv_of(command: &CommandLine) -> Vec<String> {
         CommandLine::Argv(v) => v.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use conlink_config::LinkType;
+
+    fn planned(dev: &str, outer: Option<&str>, forward: bool) -> PlannedLink {
+        PlannedLink {
+            link_index: 0,
+            link_type: LinkType::Veth,
+            dev: dev.into(),
+            outer: outer.map(str::to_string),
+            bridge: Some("s1".into()),
+            bridge_mode: Some(BridgeMode::Linux),
+            ip: vec!["192.0.2.2/24".parse().unwrap()],
+            mac: None,
+            mtu: None,
+            route: vec![],
+            nat: None,
+            netem: vec![],
+            mode: None,
+            vlanid: None,
+            forward: if forward {
+                vec![conlink_config::Forward {
+                    proto: conlink_config::Proto::Tcp,
+                    conlink_port: 8080,
+                    container_port: 80,
+                }]
+            } else {
+                vec![]
+            },
+            ethtool: vec![],
+        }
+    }
+
+    #[test]
+    fn a_connected_record_keeps_what_was_created_and_the_forwards() {
+        let plan = [planned("eth0", Some("h1-eth0"), true), planned("d0", None, false)];
+        let created = vec![Created::Outer("h1-eth0".into()), Created::Inner("d0".into())];
+        let r = record_of("h1", EngineKind::Docker, 42, &plan, &Ok(created));
+        assert_eq!((r.name.as_str(), r.engine, r.pid), ("h1", EngineKind::Docker, 42));
+        assert!(r.links.iter().all(|l| l.state == LinkState::Connected));
+        assert_eq!(r.links[0].outer.as_deref(), Some("h1-eth0"));
+        assert_eq!(r.links[1].outer, None);
+        assert_eq!(r.inner, ["d0"]);
+        assert_eq!(r.forwards.len(), 1);
+        assert_eq!(r.forwards[0].to.to_string(), "192.0.2.2");
+    }
+
+    #[test]
+    fn a_failed_record_names_the_error_on_every_link_and_owns_nothing() {
+        let plan = [planned("eth0", Some("h1-eth0"), true), planned("eth1", Some("h1-eth1"), false)];
+        let err = LinkError::Unusable {
+            container: "h1".into(),
+            link_index: 0,
+            dev: "eth0".into(),
+            what: "bridge s1 does not exist".into(),
+        };
+        let r = record_of("h1", EngineKind::Podman, 7, &plan, &Err(err));
+        for l in &r.links {
+            match &l.state {
+                LinkState::Failed(e) => assert!(e.contains("/links/0") && e.contains("bridge s1"), "{e}"),
+                LinkState::Connected => panic!("a failed connect recorded as connected"),
+            }
+            assert_eq!(l.outer, None, "rolled-back outer ends are not the record's to delete");
+        }
+        assert!(r.inner.is_empty() && r.forwards.is_empty());
+    }
+
+    #[test]
+    fn shell_commands_run_under_sh_and_argv_as_given() {
+        assert_eq!(argv_of(&CommandLine::Shell("echo hi".into())), ["sh", "-c", "echo hi"]);
+        assert_eq!(argv_of(&CommandLine::Argv(vec!["ping".into(), "-c1".into()])), ["ping", "-c1"]);
+    }
+}
