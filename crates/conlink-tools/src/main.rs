@@ -17,15 +17,60 @@ use std::path::Path;
 
 const TOOLS: [&str; 4] = ["wait", "copy", "mdc", "net2dot"];
 
+/// Usage line and one-line description of each tool, for `TOOL --help`.
+fn tool_help(tool: &str) -> (&'static str, &'static str) {
+    match tool {
+        "wait" => (
+            wait::USAGE,
+            "Wait until interfaces, addresses, files, TCP ports or commands are ready, then run CMD.",
+        ),
+        "copy" => (
+            copy::USAGE,
+            "Overlay SRC_DIR onto DST_DIR (-T: fill {{VAR}} templates from the environment), then run CMD.",
+        ),
+        "mdc" => (
+            mdc::USAGE,
+            "Modular docker compose: combine mode directories into .env and .files/, then run compose.",
+        ),
+        _ => (net2dot::USAGE, "Draw `conlink --show-config` JSON as a GraphViz dot (or mermaid/JSON) graph."),
+    }
+}
+
 fn usage() -> String {
-    format!(
-        "Usage: conlink-tools TOOL [ARGS...]  (or call this binary as one of: {})\n\
-         \n  wait [-i IF] [-I IF] [-f FILE] [-t HOST:PORT] [-c CMD] [-s SECS] [-u UMASK] [--timeout SECS] [-- CMD...]\
-         \n  copy [-T] SRC DST [-- CMD...]\
-         \n  mdc MODES [COMPOSE-ARGS...]\
-         \n  net2dot < show-config.json > graph.dot",
+    let mut s = format!(
+        "Usage: conlink-tools TOOL [ARGS...]  (or call this binary as one of: {})\n",
         TOOLS.join(", ")
-    )
+    );
+    for t in TOOLS {
+        let (u, about) = tool_help(t);
+        s.push_str(&format!("\n  {}\n      {about}", u.trim_start_matches("Usage: ").replace('\n', " ")));
+    }
+    s.push_str("\n\nEvery tool answers --help and --version.");
+    s
+}
+
+/// `--help`/`-h` and `--version`/`-V` as the first argument answer for the
+/// tool (or the whole binary) and exit 0; later arguments belong to the tool
+/// (or to the command it runs).
+fn answer_help(tool: Option<&str>, args: &[OsString]) -> Option<i32> {
+    let name = tool.unwrap_or("conlink-tools");
+    match args.first().and_then(|a| a.to_str()) {
+        Some("--help" | "-h") => {
+            match tool {
+                Some(t) => {
+                    let (u, about) = tool_help(t);
+                    println!("{u}\n\n{about}\nSee docs/tools.md for every option.");
+                }
+                None => println!("{}", usage()),
+            }
+            Some(0)
+        }
+        Some("--version" | "-V") => {
+            println!("{name} {}", conlink_tools::VERSION);
+            Some(0)
+        }
+        _ => None,
+    }
 }
 
 /// Picks the tool from argv[0]'s basename, else from the first argument.
@@ -47,7 +92,16 @@ fn select_tool(mut argv: Vec<OsString>) -> Option<(&'static str, Vec<OsString>)>
 
 fn main() {
     let argv: Vec<OsString> = std::env::args_os().collect();
-    let code = match select_tool(argv) {
+    let selected = select_tool(argv.clone());
+    let tool = selected.as_ref().map(|(t, _)| *t);
+    let args = match &selected {
+        Some((_, a)) => a.as_slice(),
+        None => argv.get(1..).unwrap_or_default(),
+    };
+    if let Some(code) = answer_help(tool, args) {
+        std::process::exit(code);
+    }
+    let code = match selected {
         Some(("wait", args)) => wait::main(args),
         Some(("copy", args)) => copy::main(args),
         Some(("mdc", args)) => mdc::main(args),

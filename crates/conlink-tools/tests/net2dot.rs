@@ -1,4 +1,10 @@
 //! `net2dot`: dot output for show-config JSON, and GraphViz accepts it.
+//! The test1, dual-stack and netns-router fixtures are real `--show-config`
+//! output (top-level `links` and the grouped copy both present), made with
+//! `conlink --compose-file examples/test1-compose.yaml --show-config` (likewise
+//! for examples/dual-stack-compose.yaml and `--network-file examples/netns-router.yaml`).
+//! mixed-show-config.json is hand-written: the grouped-only form, tunnels,
+//! host parents and quoting.
 
 mod common;
 
@@ -18,8 +24,12 @@ fn pipe(cmd: &mut Command, input: &[u8]) -> Output {
 }
 
 fn net2dot(fixture_name: &str) -> String {
+    net2dot_as(fixture_name, &[])
+}
+
+fn net2dot_as(fixture_name: &str, args: &[&str]) -> String {
     let input = std::fs::read(fixture(fixture_name)).unwrap();
-    let out = pipe(&mut tool("net2dot"), &input);
+    let out = pipe(tool("net2dot").args(args), &input);
     assert!(out.status.success(), "{}", stderr(&out));
     stdout(&out)
 }
@@ -47,10 +57,57 @@ fn test1_topology() {
     }
     assert!(dot.contains("\"service:h1\" -> \"bridge:s1\" [label=\"eth0\\n192.168.1.100/24\"]"), "{dot}");
     assert!(dot.contains("\"service:r0\" -> \"bridge:s3\" [label=\"eth-s3\\n10.0.0.1/8\"]"), "{dot}");
-    assert_eq!(dot.matches(" -> ").count(), 6, "one edge per link");
+    assert_eq!(dot.matches(" -> ").count(), 6, "one edge per link, not one per copy in the JSON");
     if let Some(svg) = render_svg(&dot) {
         assert!(svg.contains("<svg") && svg.contains("service h1") && svg.contains("192.168.1.100/24"));
     }
+}
+
+#[test]
+fn dual_stack_links_keep_both_addresses() {
+    let dot = net2dot("dual-stack-show-config.json");
+    assert_eq!(dot.matches(" -> ").count(), 4, "{dot}");
+    assert!(
+        dot.contains("\"service:h\" -> \"bridge:s1\" [label=\"eth0\\n192.0.2.10/24\\n2001:db8:1::10/64\"]"),
+        "{dot}"
+    );
+    assert!(
+        dot.contains(
+            "\"service:r0\" -> \"bridge:s2\" [label=\"eth-s2\\n198.51.100.1/24\\n2001:db8:2::1/64\"]"
+        ),
+        "{dot}"
+    );
+    if let Some(svg) = render_svg(&dot) {
+        assert!(svg.contains("2001:db8:1::10/64") && svg.contains("192.0.2.10/24"));
+    }
+    // Container links of the netns runtime: six links, two addresses each.
+    let dot = net2dot("netns-router-show-config.json");
+    assert_eq!(dot.matches(" -> ").count(), 6, "{dot}");
+    assert!(
+        dot.contains(
+            "\"container:h3\" -> \"bridge:s3\" [label=\"eth0\\n10.0.0.100/8\\n2001:db8:3::100/64\"]"
+        ),
+        "{dot}"
+    );
+    assert!(render_svg(&dot).is_none_or(|svg| svg.contains("container h3")));
+}
+
+#[test]
+fn mermaid_and_json_formats() {
+    let m = net2dot_as("test1-show-config.json", &["--format", "mermaid"]);
+    assert!(m.starts_with("flowchart TB\n"), "{m}");
+    assert!(m.contains("subgraph conlink[\"conlink network namespace\"]"), "{m}");
+    assert_eq!(m.matches(" ---|").count(), 6, "{m}");
+    assert!(m.contains("[[\"bridge s1<br/>(linux)\"]]"), "{m}");
+    assert!(m.contains("(\"service h1\")"), "{m}");
+    let j: serde_json::Value =
+        serde_json::from_str(&net2dot_as("dual-stack-show-config.json", &["--format", "json"])).unwrap();
+    assert_eq!(j["edges"].as_array().unwrap().len(), 4);
+    let h = j["edges"].as_array().unwrap().iter().find(|e| e["from"] == "service:h").unwrap();
+    assert_eq!(h["ip"], serde_json::json!(["192.0.2.10/24", "2001:db8:1::10/64"]));
+    let out = pipe(tool("net2dot").args(["--format", "png"]), b"{}");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("unknown format \"png\""), "{}", stderr(&out));
 }
 
 #[test]

@@ -8,7 +8,7 @@ pub mod tree;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-const USAGE: &str = "Usage: copy [-T|--template] SRC_DIR DST_DIR [-- CMD...]";
+pub const USAGE: &str = "Usage: copy [-T|--template] SRC_DIR DST_DIR [-- CMD...]";
 
 #[derive(Debug)]
 struct Args {

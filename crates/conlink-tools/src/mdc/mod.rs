@@ -15,7 +15,7 @@ use std::path::Path;
 use envfile::Mode;
 use settings::Settings;
 
-const USAGE: &str = "Usage: mdc MODES [DOCKER-COMPOSE-ARGS...]   (MODES: comma-separated mode names)";
+pub const USAGE: &str = "Usage: mdc MODES [DOCKER-COMPOSE-ARGS...]   (MODES: comma-separated mode names)";
 /// Empty compose file listed first in COMPOSE_FILE: compose resolves relative
 /// paths against the first file's directory, so this anchors every mode's
 /// relative paths (volumes, build contexts) to the directory mdc runs in.

@@ -3,6 +3,7 @@
 //! container starts, so workloads use this as their entrypoint prefix.
 
 mod args;
+pub use args::USAGE;
 mod conditions;
 mod netinfo;
 mod sys;
