@@ -54,6 +54,8 @@ web_passed=0 web_failed=0
 if [ "${SKIP_WEB:-0}" != 1 ] && [ -x tests/web/test-web.sh ]; then
     echo "== web page in headless chromium"
     if tests/web/test-web.sh; then web_passed=1; else web_failed=1; fi
+    echo "== live graph page (conlink graph --serve) in headless chromium against a netns lab"
+    if python3 tests/web/test-live.py; then web_passed=$((web_passed + 1)); else web_failed=$((web_failed + 1)); fi
 fi
 
 passed=$(grep -Eo '[0-9]+ passed' "$log_dir/cargo-test.log" | awk '{s+=$1} END {print s+0}')

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Renders web/index.html in real headless Chromium with a test1-like
-# show-config JSON and checks that every node is drawn.
+# Renders web/index.html in real headless Chromium with real `conlink
+# --show-config` JSON (test1, dual stack) and checks that every node is drawn
+# and every link once. tests/web/test-live.py then checks the live page.
 #   WEB_SCREENSHOT=path.png keeps the screenshot for a person to look at.
 # Exits 0 with a SKIP line if chromium is not installed, non-zero on failure.
 set -euo pipefail
@@ -31,6 +32,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 mkdir -p "${work}/site"
 cp "${root}/web/index.html" "${root}/web/topology.js" "${work}/site/"
 cp "${fixture}" "${work}/site/test1.json"
+cp "${root}/crates/conlink-tools/tests/fixtures/dual-stack-show-config.json" "${work}/site/dual.json"
 python3 -u -m http.server 0 --bind 127.0.0.1 --directory "${work}/site" >"${work}/http.log" 2>&1 &
 server_pid=$!
 port=
@@ -58,15 +60,26 @@ expect() {  # expect DESCRIPTION GREP-PATTERN
 }
 expect "page rendered 7 nodes" 'data-rendered="7"'
 for name in s1 s2 s3; do
-  expect "bridge ${name} drawn" "class=\"node bridge\" data-name=\"${name}\""
+  expect "bridge ${name} drawn" "class=\"node bridge\" data-id=\"bridge:${name}\""
 done
 for name in r0 h1 h2 h3; do
-  expect "service ${name} drawn" "class=\"node service\" data-name=\"${name}\""
+  expect "service ${name} drawn" "class=\"node service\" data-id=\"service:${name}\""
 done
-expect "edge h1 - s1 drawn" 'class="edge" data-from="h1" data-to="s1"'
+expect "edge h1 - s1 drawn" 'class="edge" data-from="service:h1" data-to="bridge:s1"'
 expect "link label with ip" '192.168.1.100/24'
 expect "link label with dev" '>eth-s3<'
-expect "status line" '7 nodes, 6 links'
+expect "status line: each link once" '7 nodes, 6 links'
+edges=$(grep -o 'class="edge"' "${work}/dom.html" | wc -l)
+[ "${edges}" = 6 ] || fail "test1 drew ${edges} edges, not 6"
+checks=$((checks + 1))
+
+# Dual stack: both addresses of a link in its label.
+browse --dump-dom "http://127.0.0.1:${port}/index.html?src=dual.json" >"${work}/dual.html" \
+  || fail "chromium --dump-dom failed for dual.json"
+grep -q '5 nodes, 4 links' "${work}/dual.html" || fail "dual stack: not 5 nodes, 4 links"
+grep -q '>192.0.2.10/24<' "${work}/dual.html" || fail "dual stack: IPv4 address missing"
+grep -q '>2001:db8:1::10/64<' "${work}/dual.html" || fail "dual stack: IPv6 address missing"
+checks=$((checks + 3))
 
 # A missing source must show an error, not a blank page.
 browse --dump-dom "http://127.0.0.1:${port}/index.html?src=missing.json" >"${work}/missing.html" \

@@ -9,7 +9,8 @@ use conlink_config::BridgeMode;
 #[derive(Debug, Parser)]
 #[command(
     name = "conlink",
-    version,
+    version = conlink_tools::VERSION,
+    propagate_version = true,
     about = "Declarative layer-2/layer-3 networking for containers",
     long_about = "conlink builds the links, bridges, tunnels and addresses declared in compose \
                   files (x-network) or network files inside containers, and keeps them as \
@@ -19,66 +20,70 @@ use conlink_config::BridgeMode;
 )]
 pub struct Cli {
     /// More output on stderr.
-    #[arg(short, long, env = "VERBOSE", value_parser = FalseyValueParser::new(), action = ArgAction::SetTrue)]
+    #[arg(global = true, short, long, env = "VERBOSE", value_parser = FalseyValueParser::new(), action = ArgAction::SetTrue)]
     pub verbose: bool,
 
     /// Print the merged, enriched config as JSON and exit.
-    #[arg(long)]
+    #[arg(global = true, long)]
     pub show_config: bool,
 
     /// Bridge mode for bridges that do not set one: auto|ovs|linux|patch.
-    #[arg(long, value_name = "MODE", env = "CONLINK_BRIDGE_MODE", default_value = "auto", value_parser = parse_bridge_mode)]
+    #[arg(global = true, long, value_name = "MODE", env = "CONLINK_BRIDGE_MODE", default_value = "auto", value_parser = parse_bridge_mode)]
     pub default_bridge_mode: BridgeMode,
 
     /// Default MTU for non-*vlan links.
-    #[arg(long, value_name = "MTU", default_value_t = 65535, value_parser = clap::value_parser!(u32).range(68..=65535))]
+    #[arg(global = true, long, value_name = "MTU", default_value_t = 65535, value_parser = clap::value_parser!(u32).range(68..=65535))]
     pub default_mtu: u32,
 
     /// Do not prepend "--offload tx off" to veth ethtool settings.
-    #[arg(long)]
+    #[arg(global = true, long)]
     pub keep_veth_offload: bool,
 
     /// Network config file(s); repeatable, ':'-separated lists allowed.
-    #[arg(long, value_name = "FILE", num_args = 1.., action = ArgAction::Append)]
+    #[arg(global = true, long, value_name = "FILE", num_args = 1.., action = ArgAction::Append)]
     pub network_file: Vec<PathBuf>,
 
     /// Compose file(s) whose x-network sections are read; same rules.
-    #[arg(long, value_name = "FILE", num_args = 1.., action = ArgAction::Append)]
+    #[arg(global = true, long, value_name = "FILE", num_args = 1.., action = ArgAction::Append)]
     pub compose_file: Vec<PathBuf>,
 
     /// Compose project for matching `service` links [default: detected from conlink's own container labels].
-    #[arg(long, value_name = "NAME", env = "COMPOSE_PROJECT_NAME")]
+    #[arg(global = true, long, value_name = "NAME", env = "COMPOSE_PROJECT_NAME")]
     pub compose_project: Option<String>,
 
     /// JSON schema (JSON or YAML) to validate the config with [default: built-in].
-    #[arg(long, value_name = "FILE")]
+    #[arg(global = true, long, value_name = "FILE")]
     pub config_schema: Option<PathBuf>,
 
     /// Docker engine socket.
-    #[arg(long, value_name = "PATH", default_value = "/var/run/docker.sock")]
+    #[arg(global = true, long, value_name = "PATH", default_value = "/var/run/docker.sock")]
     pub docker_socket: PathBuf,
 
     /// Podman engine socket (Docker-compatible API).
-    #[arg(long, value_name = "PATH", default_value = "/var/run/podman/podman.sock")]
+    #[arg(global = true, long, value_name = "PATH", default_value = "/var/run/podman/podman.sock")]
     pub podman_socket: PathBuf,
 
     /// Namespace holding the parents of *vlan/*vtap links: a netns path or a PID [default: PID 1's].
-    #[arg(long, value_name = "NETNS|PID", env = "CONLINK_HOST_NETNS")]
+    #[arg(global = true, long, value_name = "NETNS|PID", env = "CONLINK_HOST_NETNS")]
     pub host_netns: Option<String>,
 
     /// When conlink runs on the host (not in a container), the named network namespace
     /// (/run/netns/NAME) that holds its bridges; created if missing, removed on exit.
-    #[arg(long, value_name = "NAME", env = "CONLINK_NETNS", default_value = "conlink")]
+    #[arg(global = true, long, value_name = "NAME", env = "CONLINK_NETNS", default_value = "conlink")]
     pub netns: String,
 
     /// Control socket of the daemon (served by the daemon, used by status/netem/link)
     /// [default: /run/conlink/NETNS.sock, NETNS from --netns].
-    #[arg(long, value_name = "PATH", env = "CONLINK_CONTROL_SOCKET")]
+    #[arg(global = true, long, value_name = "PATH", env = "CONLINK_CONTROL_SOCKET")]
     pub control_socket: Option<PathBuf>,
 
     #[command(subcommand)]
     pub command: Option<Command>,
 }
+
+/// Default address of `conlink graph --serve`: loopback only, so the page
+/// (which can set links down) is not offered to the network.
+pub const GRAPH_ADDR: &str = "127.0.0.1:7380";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -89,6 +94,9 @@ pub enum Command {
         /// JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Exit 1 unless every configured link is connected (for healthchecks and CI).
+        #[arg(long)]
+        check: bool,
     },
     /// Set, show or clear a link's netem impairment at runtime (e.g. `netem h1 eth0 delay 40ms loss 1%`).
     Netem {
@@ -98,8 +106,11 @@ pub enum Command {
         /// Remove the impairment.
         #[arg(long, conflicts_with = "options")]
         clear: bool,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
         /// netem options as after `tc qdisc add … netem`; none = show the current setting.
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        #[arg(value_name = "NETEM")]
         options: Vec<String>,
     },
     /// Bring a link down (simulating a cut cable) or up again.
@@ -109,6 +120,37 @@ pub enum Command {
         dev: String,
         #[arg(value_parser = ["up", "down"])]
         state: String,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Draw the topology as dot, mermaid or JSON, or serve a live interactive page.
+    ///
+    /// From --network-file/--compose-file when given (as the daemon reads them),
+    /// else from the running daemon (its config and link states, via --control-socket).
+    #[command(
+        after_help = "Examples:\n  conlink graph --compose-file compose.yaml | dot -Tsvg > lab.svg\n  \
+                            conlink graph --format mermaid          # live states from the daemon\n  \
+                            conlink graph --serve                   # http://127.0.0.1:7380/"
+    )]
+    Graph {
+        /// Output format.
+        #[arg(long, short = 'f', value_name = "FORMAT", default_value = "dot", value_parser = ["dot", "mermaid", "json"])]
+        format: String,
+        /// Serve the live page (zoom/pan, state colours, SVG/dot/mermaid export) on ADDR
+        /// instead of printing [default: 127.0.0.1:7380].
+        #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = GRAPH_ADDR)]
+        serve: Option<std::net::SocketAddr>,
+    },
+    /// Print a shell completion script: `conlink completions bash > /etc/bash_completion.d/conlink`.
+    Completions {
+        #[arg(value_parser = ["bash", "zsh", "fish", "elvish", "powershell"])]
+        shell: String,
+    },
+    /// Write man pages (conlink.1, conlink-status.1, …) into DIR, or conlink.1 to stdout.
+    Man {
+        /// Directory to write every page into.
+        dir: Option<PathBuf>,
     },
     /// Run a command inside a node of the netns runtime (/run/netns/NODE).
     #[command(arg_required_else_help = true)]
@@ -200,6 +242,40 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn global_options_are_accepted_after_the_subcommand() {
+        let cli = parse(&["status", "--control-socket", "/tmp/x.sock", "--check"]).unwrap();
+        assert_eq!(cli.control_socket(), PathBuf::from("/tmp/x.sock"));
+        assert!(matches!(cli.command, Some(Command::Status { check: true, json: false })));
+        let cli = parse(&["graph", "--network-file", "a.yaml", "--netns", "lab"]).unwrap();
+        assert_eq!(cli.network_file, [PathBuf::from("a.yaml")]);
+        assert_eq!(cli.control_socket(), PathBuf::from("/run/conlink/lab.sock"));
+    }
+
+    #[test]
+    fn graph_serve_defaults_to_loopback() {
+        let cli = parse(&["graph", "--serve"]).unwrap();
+        match cli.command {
+            Some(Command::Graph { serve: Some(addr), format }) => {
+                assert!(addr.ip().is_loopback());
+                assert_eq!(addr.port(), 7380);
+                assert_eq!(format, "dot");
+            }
+            other => panic!("{other:?}"),
+        }
+        let cli = parse(&["graph", "--serve", "127.0.0.1:0", "-f", "mermaid"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Graph { serve: Some(_), .. })));
+        assert!(parse(&["graph", "--format", "png"]).is_err());
+    }
+
+    #[test]
+    fn netem_usage_names_options_once() {
+        let mut cmd = Cli::command();
+        let netem = cmd.find_subcommand_mut("netem").unwrap();
+        let usage = netem.render_usage().to_string();
+        assert_eq!(usage.matches("[OPTIONS]").count(), 1, "{usage}");
     }
 
     #[test]

@@ -16,6 +16,8 @@ pub fn default_socket(netns: &str) -> std::path::PathBuf {
 #[serde(tag = "cmd", rename_all = "kebab-case")]
 pub enum Request {
     Status,
+    /// The daemon's merged config as `--show-config` JSON (for `conlink graph`).
+    Config,
     /// Set (`netem: Some`) or clear (`None`) a link's impairment.
     Netem {
         container: String,
@@ -32,6 +34,9 @@ pub enum Request {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LinkStatus {
+    /// Index of the config link (`--show-config` top-level `links`); absent from older daemons.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<usize>,
     pub container: String,
     pub dev: String,
     pub link_type: String,
@@ -49,6 +54,7 @@ pub struct LinkStatus {
 #[serde(tag = "result", rename_all = "kebab-case")]
 pub enum Reply {
     Status { all_connected: bool, links: Vec<LinkStatus> },
+    Config { config: serde_json::Value },
     Ok,
     Error { message: String },
 }
@@ -66,29 +72,35 @@ pub fn call(socket: &Path, req: &Request) -> Result<Reply, String> {
     serde_json::from_str(&reply).map_err(|e| format!("bad reply from conlink: {e}: {reply:?}"))
 }
 
-/// `conlink status` as a table.
+/// `conlink status` as a table; errors follow in their own section, so a
+/// long kernel message never widens the table.
 pub fn format_table(all_connected: bool, links: &[LinkStatus]) -> String {
     let header = ["CONTAINER", "DEV", "TYPE", "OUTER", "BRIDGE", "IP", "MTU", "STATE", "NETEM"];
-    let rows: Vec<[String; 9]> = links
+    let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    let mut rows: Vec<[String; 9]> = links
         .iter()
         .map(|l| {
-            let state = match &l.error {
-                Some(e) => format!("{} ({e})", l.state),
-                None => l.state.clone(),
-            };
             [
                 l.container.clone(),
                 l.dev.clone(),
                 l.link_type.clone(),
-                l.outer.clone().unwrap_or_else(|| "-".into()),
-                l.bridge.clone().unwrap_or_else(|| "-".into()),
+                dash(&l.outer),
+                dash(&l.bridge),
                 if l.ip.is_empty() { "-".into() } else { l.ip.join(",") },
                 l.mtu.map(|m| m.to_string()).unwrap_or_else(|| "-".into()),
-                state,
-                l.netem.clone().unwrap_or_else(|| "-".into()),
+                l.state.clone(),
+                dash(&l.netem),
             ]
         })
         .collect();
+    // Number the errors so the STATE cell points at its line below.
+    let mut errors = Vec::new();
+    for (row, l) in rows.iter_mut().zip(links) {
+        if let Some(e) = &l.error {
+            errors.push(format!("  ({}) {} {}: {e}", errors.len() + 1, l.container, l.dev));
+            row[7] = format!("{} ({})", l.state, errors.len());
+        }
+    }
     let mut width: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for r in &rows {
         for (w, c) in width.iter_mut().zip(r) {
@@ -105,7 +117,29 @@ pub fn format_table(all_connected: bool, links: &[LinkStatus]) -> String {
     for r in &rows {
         line(r.iter().map(String::as_str).collect());
     }
-    out.push_str(if all_connected { "All links connected\n" } else { "Not all links connected\n" });
+    if !errors.is_empty() {
+        out.push_str("\nErrors:\n");
+        for e in errors {
+            out.push_str(&e);
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for l in links.iter().filter(|l| l.state != "connected") {
+        match counts.iter_mut().find(|(s, _)| *s == l.state) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((&l.state, 1)),
+        }
+    }
+    if all_connected && counts.is_empty() {
+        out.push_str("All links connected\n");
+    } else if counts.is_empty() {
+        out.push_str("Not all links connected\n");
+    } else {
+        let c: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+        out.push_str(&format!("Not all links connected: {}\n", c.join(", ")));
+    }
     out
 }
 
@@ -117,6 +151,7 @@ mod tests {
     fn requests_round_trip_as_one_json_line() {
         for req in [
             Request::Status,
+            Request::Config,
             Request::Netem { container: "h1".into(), dev: "eth0".into(), netem: Some("delay 10ms".into()) },
             Request::Netem { container: "h1".into(), dev: "eth0".into(), netem: None },
             Request::Link { container: "h1".into(), dev: "eth0".into(), up: false },
@@ -131,6 +166,7 @@ mod tests {
     #[test]
     fn table_shows_every_link_and_the_overall_state() {
         let l = LinkStatus {
+            link: Some(0),
             container: "t1-h1-1".into(),
             dev: "eth0".into(),
             link_type: "veth".into(),
@@ -142,12 +178,22 @@ mod tests {
             netem: None,
             error: Some("kernel lacks netem qdisc".into()),
         };
-        let t = format_table(false, &[l]);
+        let long = "kernel lacks netem qdisc: ".repeat(5);
+        let ok =
+            LinkStatus { container: "t1-h2-1".into(), state: "connected".into(), error: None, ..l.clone() };
+        let l = LinkStatus { error: Some(long.clone()), ..l };
+        let t = format_table(false, &[l, ok]);
         let lines: Vec<&str> = t.lines().collect();
         assert!(lines[0].starts_with("CONTAINER"));
         assert!(lines[1].contains("h1_1-eth0") && lines[1].contains("192.168.1.100/24"));
-        assert!(lines[1].contains("failed (kernel lacks netem qdisc)"));
-        assert_eq!(lines[2], "Not all links connected");
+        assert!(lines[1].contains("failed (1)"), "{t}");
+        assert!(lines[0].len() < 120 && lines[1].len() < 120, "the table stays narrow:\n{t}");
+        assert_eq!(lines[3], "");
+        assert_eq!(lines[4], "Errors:");
+        assert_eq!(lines[5], format!("  (1) t1-h1-1 eth0: {long}"));
+        assert_eq!(lines.last(), Some(&"Not all links connected: 1 failed"));
+        // Without errors there is no errors section.
+        assert!(!format_table(true, &[]).contains("Errors"));
     }
 
     #[test]

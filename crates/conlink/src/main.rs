@@ -1,10 +1,10 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use conlink::cli::{Cli, Command};
-use conlink::control::{self, LinkStatus, Reply, Request};
 use conlink::daemon::{self, DaemonOptions};
+use conlink::{client, graph};
 use conlink_config::{load, show_config, LoadOptions};
 use tracing_subscriber::EnvFilter;
 
@@ -12,22 +12,63 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
 
+    let socket = cli.control_socket();
     match &cli.command {
         Some(Command::Exec { node, command }) => return exec_in_node(node, command),
-        Some(Command::Status { json }) => return control_status(&cli, *json),
-        Some(Command::Netem { container, dev, clear, options }) => {
-            return control_netem(&cli, container, dev, *clear, options)
+        Some(Command::Status { json, check }) => return client::status(&socket, *json, *check),
+        Some(Command::Netem { container, dev, clear, options, json }) => {
+            return client::netem(&socket, container, dev, *clear, options, *json)
         }
-        Some(Command::Link { container, dev, state }) => {
-            let req = Request::Link { container: container.clone(), dev: dev.clone(), up: state == "up" };
-            return control_simple(&cli, &req);
+        Some(Command::Link { container, dev, state, json }) => {
+            return client::link(&socket, container, dev, state == "up", *json)
         }
+        Some(Command::Completions { shell }) => return completions(shell),
+        Some(Command::Man { dir }) => return man_pages(dir.as_deref()),
+        Some(Command::Graph { format, serve }) => return graph(&cli, format, *serve),
         _ => {}
     }
     if !cli.has_config_files() {
         eprintln!("conlink: either --network-file or --compose-file is required (see --help)");
         return ExitCode::from(2);
     }
+    let cfg = match load_config(&cli) {
+        Ok(cfg) => cfg,
+        Err(code) => return code,
+    };
+    if cli.show_config || matches!(cli.command, Some(Command::ShowConfig)) {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&show_config(&cfg)).expect("JSON values always serialise")
+        );
+        return ExitCode::SUCCESS;
+    }
+
+    let dopts = DaemonOptions {
+        compose_project: cli.compose_project.clone(),
+        docker_socket: cli.docker_socket.clone(),
+        podman_socket: cli.podman_socket.clone(),
+        netns_name: cli.netns.clone(),
+        host_netns: cli.host_netns.clone(),
+        control_socket: socket,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("conlink: cannot start runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(daemon::run(Arc::new(cfg), dopts)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("conlink: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Loads, merges and validates the config files; errors are printed with their paths.
+fn load_config(cli: &Cli) -> Result<conlink_config::NetworkConfig, ExitCode> {
     let opts = LoadOptions {
         network_files: cli.network_file.clone(),
         compose_files: cli.compose_file.clone(),
@@ -46,100 +87,97 @@ fn main() -> ExitCode {
             if opts.ovs_available { "loaded" } else { "not present" }
         );
     }
-    let cfg = match load(&opts) {
-        Ok(cfg) => cfg,
-        Err(e) => {
-            eprintln!("conlink: invalid network configuration:");
-            for issue in &e.issues {
-                eprintln!("  {}: {}", issue.path, issue.message);
-            }
-            return ExitCode::from(1);
+    load(&opts).map_err(|e| {
+        eprintln!("conlink: invalid network configuration:");
+        for issue in &e.issues {
+            eprintln!("  {}: {}", issue.path, issue.message);
         }
-    };
-    if cli.show_config || matches!(cli.command, Some(Command::ShowConfig)) {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&show_config(&cfg)).expect("JSON values always serialise")
-        );
-        return ExitCode::SUCCESS;
-    }
+        ExitCode::from(1)
+    })
+}
 
-    let dopts = DaemonOptions {
-        compose_project: cli.compose_project.clone(),
-        docker_socket: cli.docker_socket.clone(),
-        podman_socket: cli.podman_socket.clone(),
-        netns_name: cli.netns.clone(),
-        host_netns: cli.host_netns.clone(),
-        control_socket: cli.control_socket(),
+/// `conlink graph`: from the files when given, else from the daemon.
+fn graph(cli: &Cli, format: &str, serve: Option<std::net::SocketAddr>) -> ExitCode {
+    let config = match cli.has_config_files() {
+        true => match load_config(cli) {
+            Ok(cfg) => Some(show_config(&cfg)),
+            Err(code) => return code,
+        },
+        false => None,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("conlink: cannot start runtime: {e}");
-            return ExitCode::from(1);
+    let source = graph::Source { config, socket: cli.control_socket() };
+    if let Some(addr) = serve {
+        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(rt) => rt,
+            Err(e) => {
+                eprintln!("conlink graph: cannot start runtime: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        return match runtime.block_on(graph::serve::serve(addr, source)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("conlink graph: cannot serve on {addr}: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    // Printed from files: the config as written; from the daemon: with live states.
+    let live = source.config.is_none();
+    match source.snapshot(live) {
+        Ok(snap) if format == "json" => {
+            println!("{}", serde_json::to_string_pretty(&snap.to_json()).expect("JSON values serialise"));
+            ExitCode::SUCCESS
         }
-    };
-    match runtime.block_on(daemon::run(Arc::new(cfg), dopts)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(snap) => {
+            print!("{}", snap.render(format.parse().expect("clap checked the format")));
+            ExitCode::SUCCESS
+        }
         Err(e) => {
-            eprintln!("conlink: {e:#}");
+            eprintln!("conlink graph: {e} (or give --network-file/--compose-file)");
             ExitCode::from(1)
         }
     }
 }
 
-fn control_status(cli: &Cli, json: bool) -> ExitCode {
-    match control::call(&cli.control_socket(), &Request::Status) {
-        Ok(Reply::Status { all_connected, links }) => {
-            if json {
-                let v = serde_json::json!({"all_connected": all_connected, "links": links});
-                println!("{}", serde_json::to_string_pretty(&v).expect("status serialises"));
-            } else {
-                print!("{}", control::format_table(all_connected, &links));
-            }
-            ExitCode::SUCCESS
-        }
-        other => control_failed(other),
-    }
+fn completions(shell: &str) -> ExitCode {
+    let shell: clap_complete::Shell = shell.parse().expect("clap checked the shell");
+    clap_complete::generate(shell, &mut Cli::command(), "conlink", &mut std::io::stdout());
+    ExitCode::SUCCESS
 }
 
-fn control_netem(cli: &Cli, container: &str, dev: &str, clear: bool, options: &[String]) -> ExitCode {
-    if !clear && options.is_empty() {
-        // No options: show what the link has now.
-        return match control::call(&cli.control_socket(), &Request::Status) {
-            Ok(Reply::Status { links, .. }) => {
-                match links.iter().find(|l: &&LinkStatus| (l.container == container) && l.dev == dev) {
-                    Some(l) => {
-                        println!("{}", l.netem.as_deref().unwrap_or("none"));
-                        ExitCode::SUCCESS
-                    }
-                    None => {
-                        eprintln!("conlink: no link {dev} in {container}");
-                        ExitCode::from(1)
-                    }
-                }
+/// `conlink man [DIR]`: conlink.1 to stdout, or every page into DIR.
+fn man_pages(dir: Option<&std::path::Path>) -> ExitCode {
+    let cmd = Cli::command();
+    let Some(dir) = dir else {
+        return match clap_mangen::Man::new(cmd).render(&mut std::io::stdout()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("conlink man: {e}");
+                ExitCode::from(1)
             }
-            other => control_failed(other),
         };
+    };
+    let mut pages = vec![("conlink.1".to_string(), cmd.clone())];
+    for sub in cmd.get_subcommands() {
+        let name = format!("conlink-{}", sub.get_name());
+        // clap wants a 'static name; this process writes the pages and exits.
+        pages.push((
+            format!("{name}.1"),
+            sub.clone().name(name.leak() as &str).version(conlink_tools::VERSION),
+        ));
     }
-    let netem = (!clear).then(|| options.join(" "));
-    control_simple(cli, &Request::Netem { container: container.into(), dev: dev.into(), netem })
-}
-
-fn control_simple(cli: &Cli, req: &Request) -> ExitCode {
-    match control::call(&cli.control_socket(), req) {
-        Ok(Reply::Ok) => ExitCode::SUCCESS,
-        other => control_failed(other),
+    for (file, page) in pages {
+        let path = dir.join(&file);
+        let mut out = Vec::new();
+        let written = clap_mangen::Man::new(page).render(&mut out).and_then(|()| std::fs::write(&path, out));
+        if let Err(e) = written {
+            eprintln!("conlink man: cannot write {}: {e}", path.display());
+            return ExitCode::from(1);
+        }
+        println!("{}", path.display());
     }
-}
-
-fn control_failed(reply: Result<Reply, String>) -> ExitCode {
-    match reply {
-        Ok(Reply::Error { message }) => eprintln!("conlink: {message}"),
-        Ok(other) => eprintln!("conlink: unexpected reply {other:?}"),
-        Err(e) => eprintln!("conlink: {e}"),
-    }
-    ExitCode::from(1)
+    ExitCode::SUCCESS
 }
 
 /// `conlink exec NODE CMD…`: enter the node's network namespace and replace this process.

@@ -82,6 +82,7 @@ async fn handle(shared: Arc<Shared>, stream: UnixStream) {
 async fn answer(shared: &Shared, req: Request) -> Reply {
     match req {
         Request::Status => status(shared),
+        Request::Config => Reply::Config { config: conlink_config::show_config(shared.config()) },
         Request::Netem { container, dev, netem } => match set_netem(shared, &container, &dev, netem).await {
             Ok(()) => Reply::Ok,
             Err(message) => Reply::Error { message },
@@ -106,6 +107,7 @@ fn status(shared: &Shared) -> Reply {
                     LinkState::Failed(e) => ("failed".to_string(), Some(e.clone())),
                 };
                 LinkStatus {
+                    link: Some(l.link_index),
                     container: c.name.clone(),
                     dev: l.dev.clone(),
                     link_type: cfg.link_type.to_string(),
