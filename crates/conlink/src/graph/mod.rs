@@ -85,11 +85,12 @@ impl Source {
             return Ok(Snapshot { topology, all_connected: None, daemon_error: None });
         }
         match daemon_status(&self.socket) {
-            Ok((all, links)) => Ok(Snapshot {
-                topology: graph::overlay(&topology, &live_links(&links)),
-                all_connected: Some(all),
-                daemon_error: None,
-            }),
+            Ok((all, links)) => {
+                let topology = graph::overlay(&topology, &live_links(&links));
+                // As `status`: a link set down is not connected.
+                let all_connected = Some(all && graph::all_connected(&topology));
+                Ok(Snapshot { topology, all_connected, daemon_error: None })
+            }
             Err(e) if self.config.is_some() => {
                 Ok(Snapshot { topology, all_connected: None, daemon_error: Some(e) })
             }
