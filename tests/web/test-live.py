@@ -13,6 +13,7 @@ Needs root (network namespaces) and chromium; prints `SKIP:` and exits 0 without
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -37,9 +38,11 @@ links:
   - {{container: {TAG}-r0, bridge: s1, dev: eth-s1, ip: [192.0.2.1/24, "2001:db8:1::1/64"]}}
   - {{container: {TAG}-r0, bridge: s2, dev: eth-s2, ip: 198.51.100.1/24}}
   - {{container: {TAG}-h1, bridge: s1, ip: [192.0.2.10/24, "2001:db8:1::10/64"]}}
-  - {{container: {TAG}-h2, bridge: s2, ip: 198.51.100.10/24}}
+  - {{container: {TAG}-h2, bridge: s2, ip: 198.51.100.10/24, netem: delay 5ms}}
 """
 H1_EDGE = f'.edge[data-from="container:{TAG}-h1"][data-dev="eth0"]'
+H2_EDGE = f'.edge[data-from="container:{TAG}-h2"][data-dev="eth0"]'
+FAILED_COLOUR = "#c62828"
 
 checks = 0
 
@@ -152,16 +155,28 @@ def run(work, chromium, procs):
     check(page.eval("document.body.dataset.rendered") == "5", "config drawn without the daemon: 2 bridges, 3 nodes")
     check(page.eval("document.querySelectorAll('.edge').length") == 4, "4 edges, one per link")
 
-    # 2. The lab comes up: the edges turn connected.
+    # 2. The lab comes up: the edges turn connected (h2's, with netem, fails
+    #    where the kernel lacks netem: then it must be drawn failed, in red).
     daemon_log = open(os.path.join(work, "daemon.log"), "w+")
     daemon = subprocess.Popen([BIN] + common, stdout=daemon_log, stderr=subprocess.STDOUT)
     procs.insert(0, daemon)  # stopped last
     states = "[...document.querySelectorAll('.edge')].map(e => e.dataset.state).join(',')"
-    _, took = wait_for("every edge connected", lambda: page.eval(states) == "connected,connected,connected,connected", 30)
-    print(f"page showed the lab connected {took:.2f}s after the daemon started")
+    settled = ("connected,connected,connected,connected", "connected,connected,connected,failed")
+    _, took = wait_for("every edge connected or failed", lambda: page.eval(states) in settled, 30)
+    print(f"page showed the lab's states {took:.2f}s after the daemon started")
     label = page.eval(f"document.querySelector('{H1_EDGE} text').textContent")
     check("192.0.2.10/24" in label and "2001:db8:1::10/64" in label, f"dual-stack label has both addresses: {label}")
-    check("all links connected" in status(), f"status line: {status()}")
+    h2_label = page.eval(f"document.querySelector('{H2_EDGE} text').textContent")
+    check("netem delay 5ms" in h2_label, f"netem shown on the edge: {h2_label}")
+    if page.eval(f"document.querySelector('{H2_EDGE}').dataset.state") == "failed":
+        check(page.eval(f"document.querySelector('{H2_EDGE} line').getAttribute('stroke')") == FAILED_COLOUR,
+              "failed link in the failed colour")
+        tip = page.eval(f"document.querySelector('{H2_EDGE} > title').textContent")
+        check("kernel lacks netem" in tip, f"the error is in the edge's tooltip: {tip}")
+        check("1 failed" in status(), f"status line counts the failed link: {status()}")
+        print("kernel lacks netem here: h2's link drawn failed with its error")
+    else:
+        check("all links connected" in status(), f"status line: {status()}")
 
     # 3. A cut cable: the edge turns the down colour within a second.
     stroke = f"document.querySelector('{H1_EDGE} line').getAttribute('stroke')"
@@ -178,6 +193,11 @@ def run(work, chromium, procs):
     check("1 down" in status() and "all links connected" not in status(), f"status line counts the down link: {status()}")
     out = subprocess.run([BIN, "status", "--check", "--control-socket", sock], capture_output=True, text=True)
     check(out.returncode == 1, f"status --check fails while a link is down (rc {out.returncode})")
+    req = "GET /graph.json HTTP/1.1\r\nHost: rebound.example:80\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1].strip("/")))) as s:
+        s.sendall(req.encode())
+        reply = s.recv(200).decode()
+    check(reply.startswith("HTTP/1.1 403"), f"a foreign Host is refused (DNS rebinding): {reply[:40]}")
 
     start = time.monotonic()
     subprocess.run([BIN, "link", f"{TAG}-h1", "eth0", "up", "--control-socket", sock], check=True, capture_output=True)

@@ -12,6 +12,22 @@ pub struct Request {
     pub method: String,
     /// Path without the query string.
     pub path: String,
+    /// The Host header, if sent.
+    pub host: Option<String>,
+}
+
+impl Request {
+    /// A page on another site whose name was re-pointed at this address (DNS
+    /// rebinding) sends its own name as Host: only IP literals and localhost
+    /// are answered.
+    pub fn host_is_an_address(&self) -> bool {
+        let Some(host) = &self.host else { return true };
+        let name = match host.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or_default(),
+            None => host.rsplit_once(':').map_or(host.as_str(), |(h, _)| h),
+        };
+        name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok()
+    }
 }
 
 #[derive(Debug, PartialEq)]
@@ -39,6 +55,7 @@ fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
         400 => "Bad Request",
+        403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
         431 => "Request Header Fields Too Large",
@@ -57,7 +74,11 @@ pub fn parse_head(head: &[u8]) -> Result<Request, Response> {
             if version.starts_with("HTTP/1.") && target.starts_with('/') =>
         {
             let path = target.split(['?', '#']).next().unwrap_or("/").to_string();
-            Ok(Request { method: method.to_string(), path })
+            let host = text.lines().skip(1).find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.trim().eq_ignore_ascii_case("host").then(|| v.trim().to_string())
+            });
+            Ok(Request { method: method.to_string(), path, host })
         }
         _ => Err(Response::error(400, "bad request line")),
     }
@@ -102,6 +123,7 @@ pub async fn read_request(stream: &mut TcpStream) -> Option<Result<Request, Resp
     .await
     .ok()?;
     Some(read.and_then(|end| parse_head(&buf[..end])).and_then(|req| match req.method.as_str() {
+        "GET" | "HEAD" if !req.host_is_an_address() => Err(Response::error(403, "Host must be an address")),
         "GET" | "HEAD" => Ok(req),
         _ => Err(Response::error(405, "only GET")),
     }))
@@ -118,12 +140,28 @@ mod tests {
 
     #[test]
     fn request_lines() {
-        let r = parse_head(b"GET /graph.json?t=1 HTTP/1.1\r\nHost: x").unwrap();
-        assert_eq!(r, Request { method: "GET".into(), path: "/graph.json".into() });
+        let r = parse_head(b"GET /graph.json?t=1 HTTP/1.1\r\nhost: 127.0.0.1:7380").unwrap();
+        assert_eq!(r.path, "/graph.json");
+        assert_eq!(r.host.as_deref(), Some("127.0.0.1:7380"));
         assert_eq!(parse_head(b"GET / HTTP/1.0").unwrap().path, "/");
         for bad in [&b"GET /"[..], b"GET x HTTP/1.1", b"GET / SPDY/3", b"GET / HTTP/1.1 extra", b"\xff\xfe"] {
             assert_eq!(parse_head(bad).unwrap_err().status, 400, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn only_address_hosts_are_answered() {
+        let host = |h: &str| {
+            parse_head(format!("GET / HTTP/1.1\r\nHost: {h}").as_bytes()).unwrap().host_is_an_address()
+        };
+        for ok in ["127.0.0.1:7380", "127.0.0.1", "[::1]:7380", "localhost:7380", "LOCALHOST", "192.0.2.1:80"]
+        {
+            assert!(host(ok), "{ok}");
+        }
+        for bad in ["evil.example:7380", "evil.example", "127.0.0.1.nip.io:7380"] {
+            assert!(!host(bad), "{bad}");
+        }
+        assert!(parse_head(b"GET / HTTP/1.0").unwrap().host_is_an_address(), "no Host: HTTP/1.0 clients");
     }
 
     #[test]
