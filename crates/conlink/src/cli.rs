@@ -102,6 +102,7 @@ pub enum Command {
     Netem {
         /// Container (name or id) or node.
         container: String,
+        /// Interface in the container, e.g. eth0.
         dev: String,
         /// Remove the impairment.
         #[arg(long, conflicts_with = "options")]
@@ -117,6 +118,7 @@ pub enum Command {
     Link {
         /// Container (name or id) or node.
         container: String,
+        /// Interface in the container, e.g. eth0.
         dev: String,
         #[arg(value_parser = ["up", "down"])]
         state: String,
