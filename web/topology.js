@@ -294,8 +294,15 @@ function render(jsonText, source) {
     if (model.daemonError) msg += ` — daemon not reachable: ${model.daemonError}`;
     setStatus(msg, !!model.daemonError);
     document.body.dataset.rendered = String(model.nodes.length);
+    delete document.body.dataset.stale;
     document.body.dataset.updates = String(++updates);
   } catch (err) {
+    if (source === "live" && view.size) {
+      // The daemon went away: keep the last drawing, say it is stale.
+      setStatus(`live: ${err.message} — showing the last known state`, true);
+      document.body.dataset.stale = "1";
+      return;
+    }
     view.g.replaceChildren();
     view.size = null;
     setStatus(`${source}: ${err.message}`, true);

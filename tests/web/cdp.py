@@ -53,6 +53,13 @@ class Page:
                 raise RuntimeError("chromium showed no page target")
             time.sleep(0.2)
 
+    @staticmethod
+    def open(port, url):
+        """A new tab showing url."""
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/json/new?{url}", method="PUT")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return Page(json.load(r)["webSocketDebuggerUrl"])
+
     def _send(self, payload):
         data = payload.encode()
         mask = os.urandom(4)

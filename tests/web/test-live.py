@@ -219,11 +219,30 @@ def run(work, chromium, procs):
     check(root.tag.endswith("svg") and f"{TAG}-h1" in svg and CONNECTED_COLOUR in svg,
           "SVG export is standalone XML with the nodes and state colours")
 
-    # 5. The daemon goes away: the page says so.
+    # 5. A second server without config files: config and states from the daemon alone.
+    serve2_log = open(os.path.join(work, "serve2.log"), "w+")
+    serve2 = subprocess.Popen([BIN, "graph", "--serve", "127.0.0.1:0", "--control-socket", sock],
+                              stdout=serve2_log, stderr=subprocess.STDOUT)
+    procs.append(serve2)
+
+    def url2():
+        serve2_log.seek(0)
+        text = serve2_log.read()
+        return text.split("serving ", 1)[1].split(" ", 1)[0] if "serving http://" in text else None
+    base2, _ = wait_for("the second server's URL", url2, 20)
+    page2 = Page.open(port, base2)
+    wait_for("the daemon-only page to draw the lab", lambda: page2.eval(states) in settled, 10)
+
+    # 6. The daemon goes away: the pages say so. With config files the config
+    #    stays drawn without states; from the daemon alone the last drawing stays, marked stale.
     daemon.send_signal(signal.SIGTERM)
     daemon.wait(20)
     wait_for("the page to notice the daemon stopped", lambda: "daemon not reachable" in status(), 5, 0.1)
     check(page.eval(states) == ",,,", "no live state without the daemon")
+    wait_for("the daemon-only page to mark its drawing stale", lambda: page2.eval("document.body.dataset.stale") == "1", 5)
+    check(page2.eval("document.querySelectorAll('.edge').length") == 4, "the last drawing stays")
+    msg = page2.eval("document.getElementById('status').textContent")
+    check("cannot reach conlink" in msg and "last known state" in msg, f"daemon-only page says why: {msg}")
 
 
 if __name__ == "__main__":
