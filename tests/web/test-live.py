@@ -204,6 +204,24 @@ def run(work, chromium, procs):
     wait_for("the h1 edge connected again", lambda: page.eval(stroke) == CONNECTED_COLOUR, 5)
     check(time.monotonic() - start < 1.0, "connected colour back within a second")
 
+    # Zoom (wheel) and pan (drag) move the view, and survive the next update.
+    transform = "document.getElementById('viewport').getAttribute('transform')"
+    scale = lambda: float(page.eval(transform).split("scale(")[1].rstrip(")"))  # noqa: E731
+    before = scale()
+    page.call("Input.dispatchMouseEvent", type="mouseWheel", x=600, y=400, deltaX=0, deltaY=-400)
+    wait_for("the wheel to zoom in", lambda: scale() > before * 1.3, 3)
+    t0 = page.eval(transform)
+    page.call("Input.dispatchMouseEvent", type="mousePressed", x=600, y=400, button="left", clickCount=1)
+    page.call("Input.dispatchMouseEvent", type="mouseMoved", x=680, y=450, button="left", buttons=1)
+    page.call("Input.dispatchMouseEvent", type="mouseReleased", x=680, y=450, button="left", clickCount=1)
+    panned = page.eval(transform)
+    check(panned != t0 and panned.startswith("translate("), f"drag pans: {t0} -> {panned}")
+    updates = page.eval("Number(document.body.dataset.updates)")
+    subprocess.run([BIN, "link", f"{TAG}-h1", "eth0", "down", "--control-socket", sock], check=True, capture_output=True)
+    wait_for("an update", lambda: page.eval("Number(document.body.dataset.updates)") > updates, 5)
+    check(page.eval(transform) == panned, "zoom and pan kept across updates")
+    subprocess.run([BIN, "link", f"{TAG}-h1", "eth0", "up", "--control-socket", sock], check=True, capture_output=True)
+
     # 4. Exports: dot that graphviz accepts, mermaid, a standalone SVG.
     dot = page.eval("fetch('graph.dot').then(r => r.text())")
     check(dot.startswith("digraph conlink {") and dot.count(" -> ") == 4, f"dot export: {dot[:200]}")
