@@ -3,6 +3,7 @@
 //! Pure apart from reading the config files; the engine and kernel code
 //! work only on the typed [`NetworkConfig`].
 pub mod addrs;
+pub mod budget;
 pub mod enrich;
 pub mod error;
 pub mod forward;

@@ -3,6 +3,8 @@
 //! validation because an entry may only add keys to a link defined
 //! elsewhere (e.g. a network file adding `mtu` to a compose service's link).
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
 
 /// Merges duplicate links in `doc["links"]`. Returns, for each resulting
@@ -11,31 +13,39 @@ pub fn merge_links(doc: &mut Value) -> Vec<Vec<usize>> {
     let Some(links) = doc.get_mut("links").and_then(Value::as_array_mut) else {
         return Vec::new();
     };
-    let mut merged: Vec<(Option<LinkKey>, Value)> = Vec::new();
+    let mut merged: Vec<Value> = Vec::new();
     let mut origin = Vec::new();
+    // Key → position in `merged`: a map, so 100k links stay linear.
+    let mut seen: HashMap<LinkKey, usize> = HashMap::new();
     for (i, l) in std::mem::take(links).into_iter().enumerate() {
-        let Value::Object(obj) = l.clone() else {
+        let obj = match l {
+            Value::Object(obj) => obj,
             // Not an object: keep it for the schema to report.
-            merged.push((None, l));
-            origin.push(vec![i]);
-            continue;
+            other => {
+                merged.push(other);
+                origin.push(vec![i]);
+                continue;
+            }
         };
         let key = link_key(&obj);
-        match merged.iter().position(|(k, _)| k.is_some() && *k == key) {
+        match key.as_ref().and_then(|k| seen.get(k)).copied() {
             Some(pos) => {
-                let existing = merged[pos].1.as_object_mut().expect("keyed entries are objects");
+                let existing = merged[pos].as_object_mut().expect("keyed entries are objects");
                 for (k, v) in obj {
                     existing.insert(k, v);
                 }
                 origin[pos].push(i);
             }
             None => {
-                merged.push((key, Value::Object(obj)));
+                if let Some(k) = key {
+                    seen.insert(k, merged.len());
+                }
+                merged.push(Value::Object(obj));
                 origin.push(vec![i]);
             }
         }
     }
-    *links = merged.into_iter().map(|(_, m)| m).collect();
+    *links = merged;
     origin
 }
 

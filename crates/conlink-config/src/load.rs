@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde_json::{Map, Value};
 
+use crate::budget::read_limited;
 use crate::enrich::{enrich, EnrichOptions};
 use crate::error::{join_ptr, ConfigError, ConfigIssue};
 use crate::interpolate::interpolate_value;
@@ -74,10 +75,9 @@ pub fn load(opts: &LoadOptions) -> Result<NetworkConfig, ConfigError> {
     let lists = [(&opts.compose_files, SourceKind::Compose), (&opts.network_files, SourceKind::Network)];
     for (files, kind) in lists {
         for path in split_path_lists(files) {
-            match std::fs::read_to_string(&path) {
+            match read_limited(&path) {
                 Ok(text) => sources.push(Source { origin: path.display().to_string(), kind, text }),
-                Err(e) => issues
-                    .push(ConfigIssue::new(path.display().to_string(), format!("cannot read file: {e}"))),
+                Err(e) => issues.push(ConfigIssue::new(path.display().to_string(), e)),
             }
         }
     }

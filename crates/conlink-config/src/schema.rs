@@ -29,8 +29,8 @@ impl ConfigSchema {
     /// Loads a `--config-schema` file (JSON or YAML, like the original's schema.yaml).
     pub fn from_file(path: &Path) -> Result<ConfigSchema, ConfigIssue> {
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigIssue::new(&origin, format!("cannot read schema: {e}")))?;
+        let text = crate::budget::read_limited(path)
+            .map_err(|e| ConfigIssue::new(&origin, format!("schema: {e}")))?;
         Self::from_text(&origin, &text)
     }
 

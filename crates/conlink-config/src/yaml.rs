@@ -1,14 +1,30 @@
 //! YAML text → `serde_json::Value`, with merge keys applied and errors that
-//! name the file, line and column.
+//! name the file, line and column. Parsing stays within the budgets of
+//! [`crate::budget`]: depth is checked on the text before the parser runs,
+//! and the document (aliases expanded) is built under a byte budget, so an
+//! alias bomb is refused after at most that much work.
 
+use std::cell::Cell;
+use std::fmt;
+
+use serde::de::{DeserializeSeed, EnumAccess, Error as _, MapAccess, SeqAccess, VariantAccess, Visitor};
 use serde_json::{Map, Value};
-use serde_norway::Value as Yaml;
+use serde_norway::{Mapping, Value as Yaml};
 
+use crate::budget::{check_depth, MAX_DEPTH, MAX_EXPANDED_BYTES, NODE_COST};
 use crate::error::ConfigIssue;
 
 /// Parses YAML (or JSON, a YAML subset). An empty document is `null`.
 pub fn parse_yaml(origin: &str, text: &str) -> Result<Value, ConfigIssue> {
-    let mut doc: Yaml = serde_norway::from_str(text).map_err(|e| yaml_issue(origin, &e))?;
+    if let Err((line, depth)) = check_depth(text) {
+        return Err(ConfigIssue::new(
+            origin,
+            format!("YAML nests deeper than {MAX_DEPTH} levels (about {depth} at line {line})"),
+        ));
+    }
+    let left = Cell::new(MAX_EXPANDED_BYTES);
+    let de = serde_norway::Deserializer::from_str(text);
+    let mut doc = (Budgeted { left: &left }).deserialize(de).map_err(|e| yaml_issue(origin, &e))?;
     // Compose files commonly use `<<: *anchor`; resolve them like compose does.
     doc.apply_merge().map_err(|e| yaml_issue(origin, &e))?;
     Ok(to_json(doc))
@@ -20,6 +36,113 @@ fn yaml_issue(origin: &str, e: &serde_norway::Error) -> ConfigIssue {
         None => format!("invalid YAML: {e}"),
     };
     ConfigIssue::new(origin, msg)
+}
+
+/// Builds a `serde_norway::Value` like its own `Deserialize`, but charges
+/// every node (aliases are replayed, so charged again) against `left`.
+#[derive(Clone, Copy)]
+struct Budgeted<'a> {
+    left: &'a Cell<usize>,
+}
+
+impl Budgeted<'_> {
+    fn charge<E: serde::de::Error>(&self, bytes: usize) -> Result<(), E> {
+        match self.left.get().checked_sub(NODE_COST + bytes) {
+            Some(rest) => {
+                self.left.set(rest);
+                Ok(())
+            }
+            None => Err(E::custom(format!(
+                "the document expands to more than {} MiB (YAML aliases repeating large values?)",
+                MAX_EXPANDED_BYTES >> 20
+            ))),
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Budgeted<'_> {
+    type Value = Yaml;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Yaml, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Budgeted<'_> {
+    type Value = Yaml;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_bool<E: serde::de::Error>(self, b: bool) -> Result<Yaml, E> {
+        self.charge(0)?;
+        Ok(Yaml::Bool(b))
+    }
+    fn visit_i64<E: serde::de::Error>(self, i: i64) -> Result<Yaml, E> {
+        self.charge(0)?;
+        Ok(Yaml::Number(i.into()))
+    }
+    fn visit_u64<E: serde::de::Error>(self, u: u64) -> Result<Yaml, E> {
+        self.charge(0)?;
+        Ok(Yaml::Number(u.into()))
+    }
+    fn visit_f64<E: serde::de::Error>(self, f: f64) -> Result<Yaml, E> {
+        self.charge(0)?;
+        Ok(Yaml::Number(f.into()))
+    }
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Yaml, E> {
+        self.charge(s.len())?;
+        Ok(Yaml::String(s.to_owned()))
+    }
+    fn visit_string<E: serde::de::Error>(self, s: String) -> Result<Yaml, E> {
+        self.charge(s.len())?;
+        Ok(Yaml::String(s))
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Yaml, E> {
+        self.charge(0)?;
+        Ok(Yaml::Null)
+    }
+    fn visit_none<E: serde::de::Error>(self) -> Result<Yaml, E> {
+        self.visit_unit()
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Yaml, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Yaml, A::Error> {
+        self.charge(0)?;
+        let mut out = Vec::new();
+        while let Some(v) = seq.next_element_seed(self)? {
+            out.push(v);
+        }
+        Ok(Yaml::Sequence(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Yaml, A::Error> {
+        self.charge(0)?;
+        let mut out = Mapping::new();
+        while let Some(k) = map.next_key_seed(self)? {
+            let v = map.next_value_seed(self)?;
+            if out.contains_key(&k) {
+                return Err(A::Error::custom(duplicate_key(&k)));
+            }
+            out.insert(k, v);
+        }
+        Ok(Yaml::Mapping(out))
+    }
+    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Yaml, A::Error> {
+        // `!tag value`: custom tags carry no meaning for conlink; keep the value.
+        let (_tag, contents): (String, _) = data.variant()?;
+        contents.newtype_variant_seed(self)
+    }
+}
+
+/// serde_norway's wording for a repeated key.
+fn duplicate_key(k: &Yaml) -> String {
+    match k {
+        Yaml::Null => "duplicate entry with null key".into(),
+        Yaml::Bool(b) => format!("duplicate entry with key `{b}`"),
+        Yaml::Number(n) => format!("duplicate entry with key {n}"),
+        Yaml::String(s) => format!("duplicate entry with key {s:?}"),
+        _ => "duplicate entry in YAML map".into(),
+    }
 }
 
 fn to_json(y: Yaml) -> Value {
@@ -44,7 +167,7 @@ fn to_json(y: Yaml) -> Value {
             }
             Value::Object(out)
         }
-        // Custom tags carry no meaning for conlink; keep the value.
+        // Not produced by the budgeted visitor; kept for completeness.
         Yaml::Tagged(t) => to_json(t.value),
     }
 }
@@ -95,5 +218,38 @@ mod tests {
         assert_eq!(e.path, "net.yaml");
         assert!(e.message.contains("line 3"), "{}", e.message);
         assert!(e.message.contains("column"), "{}", e.message);
+    }
+
+    #[test]
+    fn alias_bomb_is_refused_within_the_budget() {
+        // One 100 KB anchored string aliased 5000 times: 115 KB of text, 500 MB expanded.
+        let mut text = format!("a: &big \"{}\"\nb: [", "x".repeat(100_000));
+        text.push_str(&vec!["*big"; 5000].join(","));
+        text.push_str("]\n");
+        let t = std::time::Instant::now();
+        let e = parse_yaml("bomb.yaml", &text).unwrap_err();
+        assert_eq!(e.path, "bomb.yaml");
+        assert!(e.message.contains("expands to more than 16 MiB"), "{}", e.message);
+        assert!(t.elapsed() < std::time::Duration::from_secs(5), "{:?}", t.elapsed());
+        // The same shape, small, is fine: aliases are allowed within the budget.
+        let ok = format!("a: &s \"xyz\"\nb: [{}]\n", vec!["*s"; 50].join(","));
+        assert_eq!(parse_yaml("f", &ok).unwrap()["b"].as_array().unwrap().len(), 50);
+    }
+
+    #[test]
+    fn nesting_is_refused_before_parsing() {
+        let t = std::time::Instant::now();
+        let e = parse_yaml("deep.yaml", &format!("links: {}", "[".repeat(80_000))).unwrap_err();
+        assert!(e.message.contains("nests deeper than 256 levels"), "{}", e.message);
+        assert!(t.elapsed() < std::time::Duration::from_secs(5), "{:?}", t.elapsed());
+    }
+
+    #[test]
+    fn tags_are_dropped_and_duplicate_keys_refused() {
+        assert_eq!(parse_yaml("f", "a: !custom {b: 1}\n").unwrap(), json!({"a": {"b": 1}}));
+        // The location is the start of the map holding the repeated key, as serde_norway's own.
+        let e = parse_yaml("f", "x: 0\nm:\n  a: 1\n  a: 2\n").unwrap_err();
+        assert!(e.message.contains("duplicate entry with key \"a\""), "{}", e.message);
+        assert!(e.message.contains("line 3"), "{}", e.message);
     }
 }

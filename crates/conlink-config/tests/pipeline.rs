@@ -231,7 +231,7 @@ fn custom_schema_file_is_used() {
     let missing =
         LoadOptions { schema_file: Some(PathBuf::from("/nonexistent/schema.json")), ..Default::default() };
     let e = load_from_sources(&[], &missing).unwrap_err();
-    assert!(e.to_string().starts_with("/nonexistent/schema.json: cannot read schema"), "{e}");
+    assert!(e.to_string().starts_with("/nonexistent/schema.json: schema: cannot read file"), "{e}");
 }
 
 #[test]
