@@ -1,5 +1,6 @@
 //! Address helpers: strict CIDR parsing and replica increments.
 
+use crate::error::quoted;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
@@ -7,7 +8,7 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 /// Parses `ADDR/PREFIX` keeping the host bits (`10.0.0.5/24` stays .5).
 /// A bare address is not a CIDR: conlink needs the prefix for the route.
 pub fn parse_cidr(s: &str) -> Result<IpNet, String> {
-    let bad = || format!("{s:?} is not a CIDR (expected ADDRESS/PREFIX, e.g. 10.0.0.1/24 or 2001:db8::1/64)");
+    let bad = || format!("{} is not a CIDR (expected ADDRESS/PREFIX, e.g. 10.0.0.1/24 or 2001:db8::1/64)", quoted(s));
     let (addr, prefix) = s.split_once('/').ok_or_else(bad)?;
     let addr: IpAddr = addr.parse().map_err(|_| bad())?;
     if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_digit()) || prefix.len() > 3 {
@@ -16,13 +17,45 @@ pub fn parse_cidr(s: &str) -> Result<IpNet, String> {
     let prefix: u8 = prefix.parse().map_err(|_| bad())?;
     IpNet::new(addr, prefix).map_err(|_| {
         let max = if addr.is_ipv4() { 32 } else { 128 };
-        format!("{s:?} is not a CIDR (prefix {prefix} is larger than {max})")
+        format!("{} is not a CIDR (prefix {prefix} is larger than {max})", quoted(s))
     })
 }
 
 /// Parses a plain IP address (v4 or v6).
 pub fn parse_ip(s: &str) -> Result<IpAddr, String> {
-    s.parse().map_err(|_| format!("{s:?} is not an IP address"))
+    s.parse().map_err(|_| format!("{} is not an IP address", quoted(s)))
+}
+
+/// Why `net` cannot be put on an interface, if it cannot: multicast,
+/// unspecified (`0.0.0.0`, `::`), IPv6 loopback (only `lo` holds it),
+/// IPv4 loopback (martian off `lo`) and the limited broadcast address.
+pub fn check_interface_addr(net: &IpNet) -> Result<(), String> {
+    let why = match net.addr() {
+        a if a.is_unspecified() => Some("the unspecified address"),
+        a if a.is_multicast() => Some("a multicast address"),
+        a if a.is_loopback() => Some("a loopback address (only lo holds those)"),
+        IpAddr::V4(a) if a.is_broadcast() => Some("the broadcast address"),
+        _ => None,
+    };
+    match why {
+        Some(why) => Err(format!("{net} cannot be put on an interface: {} is {why}", net.addr())),
+        None => Ok(()),
+    }
+}
+
+/// Why `ip` cannot be a unicast peer (a tunnel remote, a NAT address), if
+/// it cannot: unspecified, broadcast or multicast.
+pub fn check_unicast_peer(ip: &IpAddr) -> Result<(), String> {
+    let why = match ip {
+        a if a.is_unspecified() => Some("the unspecified address"),
+        a if a.is_multicast() => Some("a multicast address (conlink's tunnels and NAT are point to point)"),
+        IpAddr::V4(a) if a.is_broadcast() => Some("the broadcast address"),
+        _ => None,
+    };
+    match why {
+        Some(why) => Err(format!("{ip} is {why}")),
+        None => Ok(()),
+    }
 }
 
 /// `net`'s address plus `n`, same prefix (wrapping within the family).
@@ -74,6 +107,35 @@ mod tests {
             assert!(e.contains("is not a CIDR"), "{s}: {e}");
         }
         assert!(parse_cidr("10.0.0.1/33").unwrap_err().contains("larger than 32"));
+    }
+
+    #[test]
+    fn interface_addresses() {
+        for ok in ["10.0.0.1/24", "2001:db8::1/64", "fe80::1/64", "192.0.2.255/24", "10.0.0.0/8"] {
+            assert!(check_interface_addr(&net(ok)).is_ok(), "{ok}");
+        }
+        for (bad, why) in [
+            ("ff02::1/8", "multicast"),
+            ("224.0.0.1/4", "multicast"),
+            ("::1/128", "loopback"),
+            ("127.0.0.2/8", "loopback"),
+            ("0.0.0.0/0", "unspecified"),
+            ("::/0", "unspecified"),
+            ("255.255.255.255/32", "broadcast"),
+        ] {
+            let e = check_interface_addr(&net(bad)).unwrap_err();
+            assert!(e.contains(why) && e.contains("cannot be put on an interface"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn unicast_peers() {
+        for ok in ["192.0.2.1", "2001:db8::1", "127.0.0.1"] {
+            assert!(check_unicast_peer(&ok.parse().unwrap()).is_ok(), "{ok}");
+        }
+        for bad in ["::", "0.0.0.0", "255.255.255.255", "239.1.1.1", "ff05::2"] {
+            assert!(check_unicast_peer(&bad.parse().unwrap()).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1,22 +1,23 @@
 //! `forward` strings: `conlink_port:container_port/tcp|udp`.
 
+use crate::error::quoted;
 use crate::model::{Forward, Proto};
 
 pub fn parse_forward(s: &str) -> Result<Forward, String> {
     let bad = |why: &str| {
-        format!("forward {s:?} {why} (expected CONLINK_PORT:CONTAINER_PORT/tcp|udp, e.g. 8080:80/tcp)")
+        format!("forward {} {why} (expected CONLINK_PORT:CONTAINER_PORT/tcp|udp, e.g. 8080:80/tcp)", quoted(s))
     };
     let (ports, proto) = s.trim().split_once('/').ok_or_else(|| bad("has no protocol"))?;
     let proto = match proto {
         "tcp" => Proto::Tcp,
         "udp" => Proto::Udp,
-        _ => return Err(bad(&format!("has unknown protocol {proto:?}"))),
+        _ => return Err(bad(&format!("has unknown protocol {}", quoted(proto)))),
     };
     let (outer, inner) = ports.split_once(':').ok_or_else(|| bad("has no ':'"))?;
     let port = |p: &str| -> Result<u16, String> {
         match p.parse::<u32>() {
             Ok(n) if (1..=65535).contains(&n) && !p.starts_with('+') => Ok(n as u16),
-            _ => Err(bad(&format!("has invalid port {p:?} (1-65535)"))),
+            _ => Err(bad(&format!("has invalid port {} (1-65535)", quoted(p)))),
         }
     };
     Ok(Forward { conlink_port: port(outer)?, container_port: port(inner)?, proto })

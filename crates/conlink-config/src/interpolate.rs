@@ -5,6 +5,7 @@
 //! Defaults/alternatives may nest further `${…}`. An unset variable with no
 //! default becomes the empty string, as in compose.
 
+use crate::error::quoted;
 use std::collections::BTreeMap;
 
 use serde_json::Value;
@@ -70,7 +71,7 @@ fn interpolate_nested(s: &str, env: &BTreeMap<String, String>, depth: usize) -> 
             rest = r;
         } else if let Some(r) = after.strip_prefix('{') {
             let (body, r) = split_braced(r)
-                .ok_or_else(|| format!("invalid interpolation in {s:?}: unterminated \"${{\""))?;
+                .ok_or_else(|| format!("invalid interpolation in {}: unterminated \"${{\"", quoted(s)))?;
             out.push_str(&expand_braced(body, env, s, depth)?);
             rest = r;
         } else {
@@ -132,9 +133,7 @@ fn expand_braced(
 ) -> Result<String, String> {
     let n = name_len(body);
     if n == 0 {
-        return Err(format!(
-            "invalid interpolation in {whole:?}: \"${{{body}}}\" has no valid variable name"
-        ));
+        return Err(format!("invalid interpolation in {}: \"${{{body}}}\" has no valid variable name", quoted(whole)));
     }
     let name = &body[..n];
     let op = &body[n..];
@@ -168,7 +167,7 @@ fn expand_braced(
             _ => Ok(String::new()),
         };
     }
-    Err(format!("invalid interpolation in {whole:?}: unexpected {op:?} after variable {name}"))
+    Err(format!("invalid interpolation in {}: unexpected {} after variable {name}", quoted(whole), quoted(op)))
 }
 
 #[cfg(test)]

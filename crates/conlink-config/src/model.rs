@@ -3,6 +3,7 @@
 //! Everything downstream (planner, daemon, `--show-config`) works on these
 //! types; the loader is the only code that sees raw YAML/JSON.
 
+use crate::error::quoted;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
@@ -66,7 +67,7 @@ impl FromStr for LinkType {
         LinkType::ALL
             .into_iter()
             .find(|t| t.as_str() == s)
-            .ok_or_else(|| format!("unknown link type {s:?} (expected one of veth, dummy, vlan, ipvlan, ipvtap, macvlan, macvtap)"))
+            .ok_or_else(|| format!("unknown link type {} (expected one of veth, dummy, vlan, ipvlan, ipvtap, macvlan, macvtap)", quoted(s)))
     }
 }
 
@@ -104,7 +105,7 @@ impl FromStr for BridgeMode {
             "ovs" => Ok(BridgeMode::Ovs),
             "linux" => Ok(BridgeMode::Linux),
             "patch" => Ok(BridgeMode::Patch),
-            _ => Err(format!("unknown bridge mode {s:?} (expected auto, ovs, linux or patch)")),
+            _ => Err(format!("unknown bridge mode {} (expected auto, ovs, linux or patch)", quoted(s))),
         }
     }
 }
@@ -167,15 +168,15 @@ impl FromStr for MacAddr {
     fn from_str(s: &str) -> Result<Self, String> {
         let parts: Vec<&str> = s.split(':').collect();
         if parts.len() != 6 {
-            return Err(format!("{s:?} is not a MAC address (expected xx:xx:xx:xx:xx:xx)"));
+            return Err(format!("{} is not a MAC address (expected xx:xx:xx:xx:xx:xx)", quoted(s)));
         }
         let mut out = [0u8; 6];
         for (o, p) in out.iter_mut().zip(parts) {
             if p.len() != 2 {
-                return Err(format!("{s:?} is not a MAC address (expected xx:xx:xx:xx:xx:xx)"));
+                return Err(format!("{} is not a MAC address (expected xx:xx:xx:xx:xx:xx)", quoted(s)));
             }
             *o = u8::from_str_radix(p, 16)
-                .map_err(|_| format!("{s:?} is not a MAC address (bad hex {p:?})"))?;
+                .map_err(|_| format!("{} is not a MAC address (bad hex {})", quoted(s), quoted(p)))?;
         }
         Ok(MacAddr(out))
     }

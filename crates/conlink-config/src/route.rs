@@ -1,5 +1,6 @@
 //! `route` strings: the arguments of `ip route add …` (device implied).
 
+use crate::error::quoted;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -26,25 +27,23 @@ pub fn parse_route(s: &str) -> Result<RouteSpec, String> {
         raw: s.trim().to_string(),
     };
     while let Some(tok) = toks.next() {
-        let mut arg = |what: &str| toks.next().ok_or_else(|| format!("route {s:?}: {tok:?} needs {what}"));
+        let mut arg = |what: &str| toks.next().ok_or_else(|| format!("route {}: {} needs {what}", quoted(s), quoted(tok)));
         match tok {
             "via" => {
                 r.via =
-                    Some(parse_ip(arg("a gateway address")?).map_err(|e| format!("route {s:?}: via {e}"))?)
+                    Some(parse_ip(arg("a gateway address")?).map_err(|e| format!("route {}: via {e}", quoted(s)))?)
             }
             "dev" => {
                 let dev = arg("a device name")?;
-                crate::naming::check_ifname(dev).map_err(|e| format!("route {s:?}: dev {e}"))?;
+                crate::naming::check_ifname(dev).map_err(|e| format!("route {}: dev {e}", quoted(s)))?;
                 r.dev = Some(dev.to_string());
             }
             "metric" => r.metric = Some(parse_num(s, tok, arg("a number")?)?),
-            "src" => r.src = Some(parse_ip(arg("an address")?).map_err(|e| format!("route {s:?}: src {e}"))?),
+            "src" => r.src = Some(parse_ip(arg("an address")?).map_err(|e| format!("route {}: src {e}", quoted(s)))?),
             "table" => r.table = Some(parse_num(s, tok, arg("a number")?)?),
             "onlink" => r.onlink = true,
             other => {
-                return Err(format!(
-                "route {s:?}: unsupported option {other:?} (supported: via, dev, metric, src, table, onlink)"
-            ))
+                return Err(format!("route {}: unsupported option {} (supported: via, dev, metric, src, table, onlink)", quoted(s), quoted(other)))
             }
         }
     }
@@ -62,12 +61,12 @@ fn parse_dst(tok: &str) -> Result<Option<IpNet>, String> {
     // A bare address is a host route, as with `ip route add`.
     let a: IpAddr = tok
         .parse()
-        .map_err(|_| format!("route destination {tok:?} is not \"default\", a prefix or an address"))?;
+        .map_err(|_| format!("route destination {} is not \"default\", a prefix or an address", quoted(tok)))?;
     Ok(Some(IpNet::from(a)))
 }
 
 fn parse_num(s: &str, key: &str, v: &str) -> Result<u32, String> {
-    v.parse().map_err(|_| format!("route {s:?}: {key} {v:?} is not a number"))
+    v.parse().map_err(|_| format!("route {}: {key} {} is not a number", quoted(s), quoted(v)))
 }
 
 /// Mixed families are a kernel error later; say so now, with the route.
@@ -76,13 +75,13 @@ fn check_families(s: &str, r: &RouteSpec) -> Result<(), String> {
     for (what, a) in [("via", r.via), ("src", r.src)] {
         if let (Some(d4), Some(a)) = (dst_v4, a) {
             if d4 != a.is_ipv4() {
-                return Err(format!("route {s:?}: {what} {a} is not in the destination's address family"));
+                return Err(format!("route {}: {what} {a} is not in the destination's address family", quoted(s)));
             }
         }
     }
     if let (Some(v), Some(src)) = (r.via, r.src) {
         if v.is_ipv4() != src.is_ipv4() {
-            return Err(format!("route {s:?}: via and src are of different address families"));
+            return Err(format!("route {}: via and src are of different address families", quoted(s)));
         }
     }
     Ok(())

@@ -89,7 +89,7 @@ fn collect(e: &ValidationError, doc: &Value, out: &mut Vec<ConfigIssue>) {
 
 fn message(e: &ValidationError, doc: &Value, path: &str) -> String {
     let value = doc.pointer(path);
-    let shown = value.map(|v| v.to_string()).unwrap_or_default();
+    let shown = value.map(crate::error::shown_json).unwrap_or_default();
     let key = path.rsplit('/').next().unwrap_or("").replace("~1", "/").replace("~0", "~");
     if let Some(def) = def_name(e.schema_url) {
         let m = match def {
