@@ -8,7 +8,9 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 /// Parses `ADDR/PREFIX` keeping the host bits (`10.0.0.5/24` stays .5).
 /// A bare address is not a CIDR: conlink needs the prefix for the route.
 pub fn parse_cidr(s: &str) -> Result<IpNet, String> {
-    let bad = || format!("{} is not a CIDR (expected ADDRESS/PREFIX, e.g. 10.0.0.1/24 or 2001:db8::1/64)", quoted(s));
+    let bad = || {
+        format!("{} is not a CIDR (expected ADDRESS/PREFIX, e.g. 10.0.0.1/24 or 2001:db8::1/64)", quoted(s))
+    };
     let (addr, prefix) = s.split_once('/').ok_or_else(bad)?;
     let addr: IpAddr = addr.parse().map_err(|_| bad())?;
     if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_digit()) || prefix.len() > 3 {

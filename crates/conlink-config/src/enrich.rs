@@ -193,6 +193,8 @@ pub fn random_mac() -> MacAddr {
     let mut b = [0u8; 6];
     b[0] = 0xc2;
     b[1..].copy_from_slice(&random_bytes::<5>());
+    // Room for 2^23 replica increments before the OUI would change.
+    b[3] &= 0x7f;
     MacAddr(b)
 }
 

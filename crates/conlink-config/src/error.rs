@@ -105,7 +105,8 @@ impl ConfigError {
     /// The lines to show: the first [`MAX_SHOWN_ISSUES`] issues, then
     /// "and K more" when there are more.
     pub fn shown_lines(&self) -> Vec<String> {
-        let mut lines: Vec<String> = self.issues.iter().take(MAX_SHOWN_ISSUES).map(|i| i.to_string()).collect();
+        let mut lines: Vec<String> =
+            self.issues.iter().take(MAX_SHOWN_ISSUES).map(|i| i.to_string()).collect();
         if self.issues.len() > MAX_SHOWN_ISSUES {
             lines.push(format!("and {} more", self.issues.len() - MAX_SHOWN_ISSUES));
         }
@@ -153,7 +154,9 @@ mod tests {
         assert!(long.len() < 500, "{}", long.len());
         let raw = ConfigIssue::new("/x", "a\x1b[31m\nb").to_string();
         assert!(!raw.contains('\x1b') && !raw.contains('\n'), "{raw:?}");
-        let e = ConfigError { issues: (0..1000).map(|i| ConfigIssue::new(format!("/links/{i}"), "bad")).collect() };
+        let e = ConfigError {
+            issues: (0..1000).map(|i| ConfigIssue::new(format!("/links/{i}"), "bad")).collect(),
+        };
         let text = e.to_string();
         assert_eq!(text.lines().count(), MAX_SHOWN_ISSUES + 1);
         assert!(text.ends_with("and 980 more"), "{text}");

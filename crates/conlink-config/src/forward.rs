@@ -5,7 +5,10 @@ use crate::model::{Forward, Proto};
 
 pub fn parse_forward(s: &str) -> Result<Forward, String> {
     let bad = |why: &str| {
-        format!("forward {} {why} (expected CONLINK_PORT:CONTAINER_PORT/tcp|udp, e.g. 8080:80/tcp)", quoted(s))
+        format!(
+            "forward {} {why} (expected CONLINK_PORT:CONTAINER_PORT/tcp|udp, e.g. 8080:80/tcp)",
+            quoted(s)
+        )
     };
     let (ports, proto) = s.trim().split_once('/').ok_or_else(|| bad("has no protocol"))?;
     let proto = match proto {

@@ -133,7 +133,10 @@ fn expand_braced(
 ) -> Result<String, String> {
     let n = name_len(body);
     if n == 0 {
-        return Err(format!("invalid interpolation in {}: \"${{{body}}}\" has no valid variable name", quoted(whole)));
+        return Err(format!(
+            "invalid interpolation in {}: \"${{{body}}}\" has no valid variable name",
+            quoted(whole)
+        ));
     }
     let name = &body[..n];
     let op = &body[n..];
@@ -167,7 +170,11 @@ fn expand_braced(
             _ => Ok(String::new()),
         };
     }
-    Err(format!("invalid interpolation in {}: unexpected {} after variable {name}", quoted(whole), quoted(op)))
+    Err(format!(
+        "invalid interpolation in {}: unexpected {} after variable {name}",
+        quoted(whole),
+        quoted(op)
+    ))
 }
 
 #[cfg(test)]

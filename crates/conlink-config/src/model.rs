@@ -64,10 +64,12 @@ impl fmt::Display for LinkType {
 impl FromStr for LinkType {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        LinkType::ALL
-            .into_iter()
-            .find(|t| t.as_str() == s)
-            .ok_or_else(|| format!("unknown link type {} (expected one of veth, dummy, vlan, ipvlan, ipvtap, macvlan, macvtap)", quoted(s)))
+        LinkType::ALL.into_iter().find(|t| t.as_str() == s).ok_or_else(|| {
+            format!(
+                "unknown link type {} (expected one of veth, dummy, vlan, ipvlan, ipvtap, macvlan, macvtap)",
+                quoted(s)
+            )
+        })
     }
 }
 

@@ -28,9 +28,11 @@ pub fn forbidden_char(c: char) -> Option<&'static str> {
         '%' => Some("'%' (the kernel reads it as a name template, like eth%d)"),
         c if c.is_whitespace() => Some("whitespace"),
         c if c.is_control() => Some("a control or escape character"),
-        '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{feff}' => {
-            Some("an invisible formatting character")
-        }
+        '\u{200b}'..='\u{200f}'
+        | '\u{202a}'..='\u{202e}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{feff}' => Some("an invisible formatting character"),
         _ => None,
     }
 }
@@ -144,14 +146,18 @@ mod tests {
         // Pinned: a changed hash would orphan the interfaces of a running lab.
         assert_eq!(name_hash(""), 0x811c_9dc5);
         assert_eq!(name_hash("a"), 0xe40c_292c);
-        assert_eq!(outer_dev_name("project-node-1", None, "eth-long-name"), format!("projec-{:08x}", name_hash("project-node-1-eth-long-name")));
+        assert_eq!(
+            outer_dev_name("project-node-1", None, "eth-long-name"),
+            format!("projec-{:08x}", name_hash("project-node-1-eth-long-name"))
+        );
     }
 
     #[test]
     fn long_names_differ_per_dev() {
         // Config that exposed it: eth-s1/eth-s2/eth-s3 of one long-named container
         // all became c<id8>-eth-s and replaced each other.
-        let names: Vec<String> = ["eth-s1", "eth-s2", "eth-s3"].iter().map(|d| outer_dev_name("a-long-router", None, d)).collect();
+        let names: Vec<String> =
+            ["eth-s1", "eth-s2", "eth-s3"].iter().map(|d| outer_dev_name("a-long-router", None, d)).collect();
         assert_ne!(names[0], names[1]);
         assert_ne!(names[1], names[2]);
         assert_ne!(names[0], names[2]);
@@ -159,16 +165,28 @@ mod tests {
         let n = outer_dev_name("abcdefghijkl", None, "eth0");
         assert!(check_ifname(&n).is_ok(), "{n}");
         // Replicas differ too.
-        assert_ne!(outer_dev_name("a_very_long_service", Some(1), "e"), outer_dev_name("a_very_long_service", Some(2), "e"));
+        assert_ne!(
+            outer_dev_name("a_very_long_service", Some(1), "e"),
+            outer_dev_name("a_very_long_service", Some(2), "e")
+        );
     }
 
     #[test]
     fn hashed_form_is_always_a_valid_name() {
-        for (t, d) in [("x", "ééééééé"), ("abcdefghijklmnopqrstuvwxyz", "eth0"), ("a.b_c-d", "𝕏𝕏𝕏"), ("é", "abcdefghijklmno")] {
+        for (t, d) in [
+            ("x", "ééééééé"),
+            ("abcdefghijklmnopqrstuvwxyz", "eth0"),
+            ("a.b_c-d", "𝕏𝕏𝕏"),
+            ("é", "abcdefghijklmno"),
+        ] {
             for r in [None, Some(1), Some(u32::MAX)] {
                 let n = outer_dev_name(t, r, d);
                 assert!(check_ifname(&n).is_ok() && n.len() <= IFNAME_MAX, "{t} {r:?} {d}: {n}");
-                assert!(n.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) || n == format!("{t}-{d}"), "{n}");
+                assert!(
+                    n.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+                        || n == format!("{t}-{d}"),
+                    "{n}"
+                );
             }
         }
         // A multibyte dev that fits in characters but not in bytes is hashed, not cut mid-character.

@@ -27,11 +27,15 @@ pub fn parse_route(s: &str) -> Result<RouteSpec, String> {
         raw: s.trim().to_string(),
     };
     while let Some(tok) = toks.next() {
-        let mut arg = |what: &str| toks.next().ok_or_else(|| format!("route {}: {} needs {what}", quoted(s), quoted(tok)));
+        let mut arg = |what: &str| {
+            toks.next().ok_or_else(|| format!("route {}: {} needs {what}", quoted(s), quoted(tok)))
+        };
         match tok {
             "via" => {
-                r.via =
-                    Some(parse_ip(arg("a gateway address")?).map_err(|e| format!("route {}: via {e}", quoted(s)))?)
+                r.via = Some(
+                    parse_ip(arg("a gateway address")?)
+                        .map_err(|e| format!("route {}: via {e}", quoted(s)))?,
+                )
             }
             "dev" => {
                 let dev = arg("a device name")?;
@@ -39,11 +43,18 @@ pub fn parse_route(s: &str) -> Result<RouteSpec, String> {
                 r.dev = Some(dev.to_string());
             }
             "metric" => r.metric = Some(parse_num(s, tok, arg("a number")?)?),
-            "src" => r.src = Some(parse_ip(arg("an address")?).map_err(|e| format!("route {}: src {e}", quoted(s)))?),
+            "src" => {
+                r.src =
+                    Some(parse_ip(arg("an address")?).map_err(|e| format!("route {}: src {e}", quoted(s)))?)
+            }
             "table" => r.table = Some(parse_num(s, tok, arg("a number")?)?),
             "onlink" => r.onlink = true,
             other => {
-                return Err(format!("route {}: unsupported option {} (supported: via, dev, metric, src, table, onlink)", quoted(s), quoted(other)))
+                return Err(format!(
+                    "route {}: unsupported option {} (supported: via, dev, metric, src, table, onlink)",
+                    quoted(s),
+                    quoted(other)
+                ))
             }
         }
     }
@@ -59,9 +70,9 @@ fn parse_dst(tok: &str) -> Result<Option<IpNet>, String> {
         return crate::addrs::parse_cidr(tok).map(Some).map_err(|e| format!("route destination {e}"));
     }
     // A bare address is a host route, as with `ip route add`.
-    let a: IpAddr = tok
-        .parse()
-        .map_err(|_| format!("route destination {} is not \"default\", a prefix or an address", quoted(tok)))?;
+    let a: IpAddr = tok.parse().map_err(|_| {
+        format!("route destination {} is not \"default\", a prefix or an address", quoted(tok))
+    })?;
     Ok(Some(IpNet::from(a)))
 }
 
@@ -75,7 +86,10 @@ fn check_families(s: &str, r: &RouteSpec) -> Result<(), String> {
     for (what, a) in [("via", r.via), ("src", r.src)] {
         if let (Some(d4), Some(a)) = (dst_v4, a) {
             if d4 != a.is_ipv4() {
-                return Err(format!("route {}: {what} {a} is not in the destination's address family", quoted(s)));
+                return Err(format!(
+                    "route {}: {what} {a} is not in the destination's address family",
+                    quoted(s)
+                ));
             }
         }
     }

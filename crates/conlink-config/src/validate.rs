@@ -250,7 +250,10 @@ fn check_target_names(o: &Value, p: &str, out: &mut Vec<ConfigIssue>) {
         if !s.is_empty() && !s.chars().all(ok_char) {
             out.push(ConfigIssue::new(
                 join_ptr(p, "service"),
-                format!("service name {} is not a compose service name (letters, digits, '.', '_' and '-' only)", quoted(s)),
+                format!(
+                    "service name {} is not a compose service name (letters, digits, '.', '_' and '-' only)",
+                    quoted(s)
+                ),
             ));
         }
     }
@@ -284,7 +287,10 @@ fn check_mode(ty: LinkType, mode: &str) -> Result<(), String> {
     } else if matches!(ty, LinkType::Macvlan | LinkType::Macvtap) {
         Err(format!("mode {} is not a {ty} mode (bridge, private, vepa, passthru, source)", quoted(mode)))
     } else {
-        Err(format!("mode {} is not an {ty} mode (l2, l3 or l3s, optionally followed by bridge, private or vepa)", quoted(mode)))
+        Err(format!(
+            "mode {} is not an {ty} mode (l2, l3 or l3s, optionally followed by bridge, private or vepa)",
+            quoted(mode)
+        ))
     }
 }
 

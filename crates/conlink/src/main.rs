@@ -89,8 +89,9 @@ fn load_config(cli: &Cli) -> Result<conlink_config::NetworkConfig, ExitCode> {
     }
     load(&opts).map_err(|e| {
         eprintln!("conlink: invalid network configuration:");
-        for issue in &e.issues {
-            eprintln!("  {}: {}", issue.path, issue.message);
+        // Bounded: long values are cut and at most 20 issues shown, then "and K more".
+        for line in e.shown_lines() {
+            eprintln!("  {line}");
         }
         ExitCode::from(1)
     })

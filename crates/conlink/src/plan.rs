@@ -3,7 +3,7 @@
 //! Pure: no I/O, so matching, naming and replica increments are unit-tested here.
 
 use conlink_config::{
-    increment_ip, outer_dev_name, BridgeMode, Forward, Link, LinkType, MacAddr, NetworkConfig, RouteSpec,
+    outer_dev_name, replica_values, BridgeMode, Forward, Link, LinkType, MacAddr, NetworkConfig, RouteSpec,
     Target,
 };
 use ipnet::IpNet;
@@ -78,8 +78,21 @@ pub fn match_target(target: &Target, facts: &ContainerFacts, scope: &ProjectScop
     }
 }
 
+/// A link that cannot be planned for this replica (its increments would wrap).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("/links/{link_index} for container {container}: {reason}")]
+pub struct PlanError {
+    pub link_index: usize,
+    pub container: String,
+    pub reason: String,
+}
+
 /// Every interface `facts` must have under `cfg`, in config order.
-pub fn plan_container(cfg: &NetworkConfig, facts: &ContainerFacts, scope: &ProjectScope) -> Vec<PlannedLink> {
+pub fn plan_container(
+    cfg: &NetworkConfig,
+    facts: &ContainerFacts,
+    scope: &ProjectScope,
+) -> Result<Vec<PlannedLink>, PlanError> {
     cfg.links
         .iter()
         .enumerate()
@@ -108,38 +121,39 @@ fn plan_link(
     link: &Link,
     facts: &ContainerFacts,
     replica: u32,
-) -> PlannedLink {
-    let offset = replica - 1;
+) -> Result<PlannedLink, PlanError> {
+    let values = replica_values(link, replica).map_err(|reason| PlanError {
+        link_index,
+        container: facts.name.clone(),
+        reason,
+    })?;
     let is_service = matches!(link.target, Target::Service(_));
-    let outer = match link.link_type {
-        LinkType::Veth => Some(link.outer_dev.clone().unwrap_or_else(|| {
-            outer_dev_name(link.target.name(), is_service.then_some(replica), &link.dev, &facts.id)
-        })),
-        LinkType::Dummy => None,
-        _ => link.outer_dev.clone(),
-    };
-    PlannedLink {
+    let outer =
+        match link.link_type {
+            LinkType::Veth => Some(link.outer_dev.clone().unwrap_or_else(|| {
+                outer_dev_name(link.target.name(), is_service.then_some(replica), &link.dev)
+            })),
+            LinkType::Dummy => None,
+            _ => link.outer_dev.clone(),
+        };
+    Ok(PlannedLink {
         link_index,
         link_type: link.link_type,
         dev: link.dev.clone(),
         outer,
         bridge: link.bridge.clone(),
         bridge_mode: link.bridge.as_ref().and_then(|b| cfg.bridges.get(b)).map(|b| b.mode),
-        ip: link.ip.iter().map(|net| increment_ip(net, offset)).collect(),
-        mac: link.mac.map(|m| m.plus(offset as u64)),
+        ip: values.ip,
+        mac: values.mac,
         mtu: link.mtu,
         route: link.route.clone(),
         nat: link.nat,
         netem: link.netem.clone(),
         mode: link.mode.clone(),
         vlanid: link.vlanid,
-        forward: link
-            .forward
-            .iter()
-            .map(|f| Forward { conlink_port: f.conlink_port.saturating_add(offset as u16), ..f.clone() })
-            .collect(),
+        forward: values.forward,
         ethtool: link.ethtool.clone(),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -192,8 +206,8 @@ mod tests {
     #[test]
     fn replicas_get_incremented_ip_mac_and_forward_port() {
         let c = cfg(vec![link(Target::Service("node".into()), "eth0", "10.0.1.1/16")]);
-        let p1 = plan_container(&c, &replica("node", "t2", 1), &scope("t2"));
-        let p5 = plan_container(&c, &replica("node", "t2", 5), &scope("t2"));
+        let p1 = plan_container(&c, &replica("node", "t2", 1), &scope("t2")).unwrap();
+        let p5 = plan_container(&c, &replica("node", "t2", 5), &scope("t2")).unwrap();
         assert_eq!(p1.len(), 1);
         assert_eq!(p1[0].ip, vec!["10.0.1.1/16".parse::<IpNet>().unwrap()]);
         assert_eq!(p5[0].ip, vec!["10.0.1.5/16".parse::<IpNet>().unwrap()]);
@@ -210,28 +224,31 @@ mod tests {
     #[test]
     fn service_links_only_match_their_project_and_service() {
         let c = cfg(vec![link(Target::Service("node".into()), "eth0", "10.0.1.1/16")]);
-        assert!(plan_container(&c, &replica("node", "other", 1), &scope("t2")).is_empty());
-        assert!(plan_container(&c, &replica("web", "t2", 1), &scope("t2")).is_empty());
+        assert!(plan_container(&c, &replica("node", "other", 1), &scope("t2")).unwrap().is_empty());
+        assert!(plan_container(&c, &replica("web", "t2", 1), &scope("t2")).unwrap().is_empty());
         let mut elsewhere = replica("node", "t2", 1);
         elsewhere.compose_working_dir = Some("/elsewhere".into());
-        assert!(plan_container(&c, &elsewhere, &scope("t2")).is_empty());
+        assert!(plan_container(&c, &elsewhere, &scope("t2")).unwrap().is_empty());
         // Unknown working dir on either side does not prevent a match.
         elsewhere.compose_working_dir = None;
-        assert_eq!(plan_container(&c, &elsewhere, &scope("t2")).len(), 1);
+        assert_eq!(plan_container(&c, &elsewhere, &scope("t2")).unwrap().len(), 1);
         // No project known: any project's `node` service matches.
-        assert_eq!(plan_container(&c, &replica("node", "other", 2), &ProjectScope::default()).len(), 1);
+        assert_eq!(
+            plan_container(&c, &replica("node", "other", 2), &ProjectScope::default()).unwrap().len(),
+            1
+        );
     }
 
     #[test]
     fn container_links_match_by_full_name_without_increments() {
         let c = cfg(vec![link(Target::Container("node-a".into()), "eth1", "192.0.2.7/24")]);
         let facts = ContainerFacts { id: "abc".into(), name: "node-a".into(), ..Default::default() };
-        let p = plan_container(&c, &facts, &ProjectScope::default());
+        let p = plan_container(&c, &facts, &ProjectScope::default()).unwrap();
         assert_eq!(p.len(), 1);
         assert_eq!(p[0].ip, vec!["192.0.2.7/24".parse::<IpNet>().unwrap()]);
         assert_eq!(p[0].outer.as_deref(), Some("node-a-eth1"));
         let other = ContainerFacts { name: "node-ab".into(), ..facts };
-        assert!(plan_container(&c, &other, &ProjectScope::default()).is_empty());
+        assert!(plan_container(&c, &other, &ProjectScope::default()).unwrap().is_empty());
     }
 
     #[test]
@@ -242,11 +259,52 @@ mod tests {
             name: "a-very-long-container-name".into(),
             ..Default::default()
         };
-        let p = plan_container(&cfg(vec![l.clone()]), &facts, &ProjectScope::default());
-        assert_eq!(p[0].outer.as_deref(), Some("c01234567-eth0"));
+        let p = plan_container(&cfg(vec![l.clone()]), &facts, &ProjectScope::default()).unwrap();
+        assert_eq!(
+            p[0].outer.as_deref(),
+            Some(outer_dev_name("a-very-long-container-name", None, "eth0").as_str())
+        );
+        assert!(p[0].outer.as_deref().unwrap().starts_with("a-very-"));
         l.outer_dev = Some("custom0".into());
-        let p = plan_container(&cfg(vec![l]), &facts, &ProjectScope::default());
+        let p = plan_container(&cfg(vec![l]), &facts, &ProjectScope::default()).unwrap();
         assert_eq!(p[0].outer.as_deref(), Some("custom0"));
+    }
+
+    #[test]
+    fn three_links_of_one_long_named_container_get_three_names() {
+        // Config that exposed it: eth-s1..3 of one container all became c<id8>-eth-s.
+        let c = cfg(["eth-s1", "eth-s2", "eth-s3"]
+            .iter()
+            .map(|d| link(Target::Container("a-long-router".into()), d, "192.0.2.1/24"))
+            .collect());
+        let facts = ContainerFacts {
+            id: "0123456789abcdef".into(),
+            name: "a-long-router".into(),
+            ..Default::default()
+        };
+        let p = plan_container(&c, &facts, &ProjectScope::default()).unwrap();
+        let names: std::collections::BTreeSet<_> = p.iter().map(|l| l.outer.clone().unwrap()).collect();
+        assert_eq!(names.len(), 3, "{names:?}");
+        // A netns-runtime node (id `node:NAME`) gets a name without ':'.
+        let node = ContainerFacts {
+            id: "node:abcdefghijkl".into(),
+            name: "abcdefghijkl".into(),
+            ..Default::default()
+        };
+        let c = cfg(vec![link(Target::Container("abcdefghijkl".into()), "eth0", "192.0.2.1/24")]);
+        let p = plan_container(&c, &node, &ProjectScope::default()).unwrap();
+        assert!(conlink_config::check_ifname(p[0].outer.as_deref().unwrap()).is_ok(), "{:?}", p[0].outer);
+    }
+
+    #[test]
+    fn a_replica_whose_increments_wrap_is_a_plan_error() {
+        let mut l = link(Target::Service("node".into()), "eth0", "10.0.1.1/16");
+        l.forward[0].conlink_port = 65534;
+        let c = cfg(vec![l]);
+        assert!(plan_container(&c, &replica("node", "t2", 2), &scope("t2")).is_ok());
+        let e = plan_container(&c, &replica("node", "t2", 3), &scope("t2")).unwrap_err();
+        assert_eq!(e.link_index, 0);
+        assert!(e.to_string().contains("replica 3: forward port 65534 + 2 is past 65535"), "{e}");
     }
 
     #[test]
@@ -256,7 +314,7 @@ mod tests {
             link(Target::Service("h1".into()), "eth0", "192.168.1.100/24"),
             link(Target::Service("r0".into()), "eth-s2", "172.16.0.1/12"),
         ]);
-        let p = plan_container(&c, &replica("r0", "t1", 1), &scope("t1"));
+        let p = plan_container(&c, &replica("r0", "t1", 1), &scope("t1")).unwrap();
         assert_eq!(
             p.iter().map(|l| (l.link_index, l.dev.as_str())).collect::<Vec<_>>(),
             vec![(0, "eth-s1"), (2, "eth-s2")]

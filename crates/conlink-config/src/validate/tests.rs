@@ -107,7 +107,8 @@ fn forward_grammar_and_requirements() {
 
 #[test]
 fn link_modes() {
-    let mk = |t: &str, m: &str| json!({"links": [{"service": "a", "type": t, "mode": m, "outer-dev": "eth0"}]});
+    let mk =
+        |t: &str, m: &str| json!({"links": [{"service": "a", "type": t, "mode": m, "outer-dev": "eth0"}]});
     assert!(issues(mk("macvlan", "bridge")).is_empty());
     assert!(issues(mk("macvtap", "passthru")).is_empty());
     assert!(issues(mk("ipvlan", "l3s")).is_empty());
@@ -126,10 +127,7 @@ fn patch_bridge_allows_two_links_only() {
         {"service": "c", "bridge": "p"},
         {"service": "d", "bridge": "q"}
     ]});
-    assert_eq!(
-        issues(doc),
-        ["/links/3/bridge: patch bridge \"p\" joins exactly two links; this is a third"]
-    );
+    assert_eq!(issues(doc), ["/links/3/bridge: patch bridge \"p\" joins exactly two links; this is a third"]);
     let doc = json!({"bridges": [{"bridge": "p", "mode": "patch"}],
                      "links": [{"service": "a", "bridge": "p"}, {"service": "b", "bridge": "p"}],
                      "tunnels": [{"type": "vxlan", "bridge": "p", "remote": "192.0.2.1", "vni": 1}]});
@@ -239,7 +237,5 @@ fn integer_fields_that_the_typed_config_cannot_read() {
 
 #[test]
 fn wrong_types_are_left_to_the_schema() {
-    assert!(
-        issues(json!({"links": [{"ip": 5, "mtu": "x", "route": {"a": 1}}], "tunnels": "x"})).is_empty()
-    );
+    assert!(issues(json!({"links": [{"ip": 5, "mtu": "x", "route": {"a": 1}}], "tunnels": "x"})).is_empty());
 }

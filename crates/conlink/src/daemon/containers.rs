@@ -41,7 +41,14 @@ pub fn spawn_start(state: Arc<State>, engine: Arc<dyn Engine>, info: ContainerIn
 
 async fn handle_start(state: Arc<State>, engine: Arc<dyn Engine>, c: ContainerInfo) {
     let facts = facts_of(&c);
-    let planned = plan_container(&state.cfg, &facts, &state.scope);
+    let planned = match plan_container(&state.cfg, &facts, &state.scope) {
+        Ok(p) => p,
+        Err(e) => {
+            // A replica beyond what the config could check (e.g. `--scale`) whose increments wrap.
+            error!(container = %c.name, "cannot connect: {e}");
+            return;
+        }
+    };
     let commands: Vec<CommandLine> =
         commands_for(&state.cfg, &facts, &state.scope).into_iter().cloned().collect();
     if planned.is_empty() && commands.is_empty() {

@@ -243,7 +243,7 @@ async fn resync(state: Arc<State>, engine: Arc<dyn Engine>) {
     // Containers without links are never tracked; planning skips them cheaply.
     let stale: Vec<ContainerInfo> = stale
         .into_iter()
-        .filter(|c| !plan_container(&state.cfg, &facts_of(c), &state.scope).is_empty())
+        .filter(|c| plan_container(&state.cfg, &facts_of(c), &state.scope).map_or(true, |p| !p.is_empty()))
         .collect();
     if !stale.is_empty() || !gone.is_empty() {
         info!(engine = %engine.kind(), reconnect = stale.len(), remove = gone.len(), "resync repairs missed events");

