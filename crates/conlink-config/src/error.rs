@@ -55,6 +55,9 @@ pub fn quoted(s: &str) -> String {
 
 /// A JSON value as written, cut like [`quoted`].
 pub fn shown_json(v: &serde_json::Value) -> String {
+    if let serde_json::Value::String(s) = v {
+        return quoted(s);
+    }
     let s = v.to_string();
     if s.chars().count() <= MAX_SHOWN_VALUE {
         return s;

@@ -4,6 +4,7 @@
 //! work only on the typed [`NetworkConfig`].
 pub mod addrs;
 pub mod budget;
+pub mod conflicts;
 pub mod enrich;
 pub mod error;
 pub mod forward;
@@ -13,6 +14,7 @@ pub mod load;
 pub mod merge;
 pub mod model;
 pub mod naming;
+pub mod provenance;
 pub mod replicas;
 pub mod route;
 pub mod schema;

@@ -7,12 +7,14 @@ use std::path::PathBuf;
 use serde_json::{Map, Value};
 
 use crate::budget::read_limited;
+use crate::conflicts;
 use crate::enrich::{enrich, EnrichOptions};
 use crate::error::{join_ptr, ConfigError, ConfigIssue};
 use crate::interpolate::interpolate_value;
 use crate::links::merge_links;
 use crate::merge::deep_merge;
 use crate::model::{BridgeMode, NetworkConfig};
+use crate::provenance::{Locator, Provenance};
 use crate::schema::ConfigSchema;
 use crate::validate;
 use crate::yaml::parse_yaml;
@@ -101,13 +103,12 @@ pub fn load_from_sources(sources: &[Source], opts: &LoadOptions) -> Result<Netwo
         Some(p) => ConfigSchema::from_file(p).map_err(|i| ConfigError { issues: vec![i] })?,
         None => ConfigSchema::builtin(),
     };
-    let mut doc = merged_document(sources, &opts.env)?;
+    let Merged { mut doc, provenance, scales } = merge_sources(sources, &opts.env)?;
     let original_links = doc.get("links").cloned().unwrap_or(Value::Null);
     let groups = merge_links(&mut doc);
-    let issues = validate_doc(&schema, &doc, opts.default_bridge_mode)
-        .into_iter()
-        .map(|i| remap_merged(i, &groups, &original_links))
-        .collect();
+    let loc = Locator { groups, original_links, provenance };
+    let issues =
+        validate_doc(&schema, &doc, opts.default_bridge_mode).into_iter().map(|i| loc.locate(i)).collect();
     ConfigError::check(issues)?;
 
     let eo = EnrichOptions {
@@ -116,38 +117,82 @@ pub fn load_from_sources(sources: &[Source], opts: &LoadOptions) -> Result<Netwo
         keep_veth_offload: opts.keep_veth_offload,
         ovs_available: opts.ovs_available,
     };
-    enrich(&doc, &eo).map_err(|issues| ConfigError { issues })
+    let located = |issues: Vec<ConfigIssue>| ConfigError {
+        issues: issues.into_iter().map(|i| loc.locate(i)).collect(),
+    };
+    let cfg = enrich(&doc, &eo).map_err(located)?;
+    ConfigError::check(conflicts::check(&doc, &cfg, &scales, &|p| loc.describe(p)))
+        .map_err(|e| located(e.issues))?;
+    Ok(cfg)
+}
+
+/// The merged document, where its list entries came from, and the replica
+/// count of each compose service that declares one.
+struct Merged {
+    doc: Value,
+    provenance: Provenance,
+    scales: BTreeMap<String, u32>,
+}
+
+/// One network-config fragment of a source.
+struct Fragment {
+    /// `file:pointer`, for interpolation messages.
+    path: String,
+    origin: String,
+    /// Where it sits in the file, for merged-path sources (`services.h1 x-network `).
+    prefix: String,
+    value: Value,
 }
 
 /// Parses, extracts, interpolates and merges all sources. Interpolation is
 /// done per source, before merging, so its errors name the file and the
 /// place in it (`compose.yaml:/services/h1/x-network/links/0/ip`).
 pub fn merged_document(sources: &[Source], env: &BTreeMap<String, String>) -> Result<Value, ConfigError> {
+    merge_sources(sources, env).map(|m| m.doc)
+}
+
+fn merge_sources(sources: &[Source], env: &BTreeMap<String, String>) -> Result<Merged, ConfigError> {
     let mut issues = Vec::new();
     let mut fragments = Vec::new();
+    let mut scales = BTreeMap::new();
     for src in sources {
         match parse_yaml(&src.origin, &src.text) {
-            Ok(doc) => extract(src, doc, &mut fragments, &mut issues),
+            Ok(doc) => extract(src, doc, &mut fragments, &mut scales, &mut issues),
             Err(i) => issues.push(i),
         }
     }
-    for (path, frag) in fragments.iter_mut() {
-        interpolate_value(frag, env, path, &mut issues);
+    for f in fragments.iter_mut() {
+        interpolate_value(&mut f.value, env, &f.path, &mut issues);
     }
     ConfigError::check(issues)?;
     let mut doc = Value::Object(Map::new());
-    for (_, frag) in fragments {
-        deep_merge(&mut doc, frag);
+    let mut provenance = Provenance::default();
+    for f in fragments {
+        provenance.record(&f.origin, &f.prefix, &f.value);
+        deep_merge(&mut doc, f.value);
     }
-    Ok(doc)
+    provenance.keep_consistent(&doc);
+    Ok(Merged { doc, provenance, scales })
 }
 
 /// Network config fragments of one document, each with its `file:pointer`.
-fn extract(src: &Source, doc: Value, out: &mut Vec<(String, Value)>, issues: &mut Vec<ConfigIssue>) {
+fn extract(
+    src: &Source,
+    doc: Value,
+    out: &mut Vec<Fragment>,
+    scales: &mut BTreeMap<String, u32>,
+    issues: &mut Vec<ConfigIssue>,
+) {
+    let frag = |ptr: &str, prefix: String, value: Value| Fragment {
+        path: format!("{}:{ptr}", src.origin),
+        origin: src.origin.clone(),
+        prefix,
+        value,
+    };
     let at = |ptr: &str| format!("{}:{ptr}", src.origin);
     match (src.kind, doc) {
         (_, Value::Null) => {}
-        (SourceKind::Network, v @ Value::Object(_)) => out.push((at(""), v)),
+        (SourceKind::Network, v @ Value::Object(_)) => out.push(frag("", String::new(), v)),
         (SourceKind::Network, _) => issues.push(ConfigIssue::new(
             &src.origin,
             "a network file must be a map (links, bridges, tunnels, commands)",
@@ -155,7 +200,7 @@ fn extract(src: &Source, doc: Value, out: &mut Vec<(String, Value)>, issues: &mu
         (SourceKind::Compose, Value::Object(mut top)) => {
             match top.remove("x-network") {
                 None | Some(Value::Null) => {}
-                Some(v @ Value::Object(_)) => out.push((at("/x-network"), v)),
+                Some(v @ Value::Object(_)) => out.push(frag("/x-network", "x-network ".into(), v)),
                 Some(_) => issues.push(ConfigIssue::new(at("/x-network"), "x-network must be a map")),
             }
             let services = match top.remove("services") {
@@ -163,10 +208,17 @@ fn extract(src: &Source, doc: Value, out: &mut Vec<(String, Value)>, issues: &mu
                 _ => Map::new(),
             };
             for (name, svc) in services {
+                if let Some(n) = declared_replicas(&svc) {
+                    scales.insert(name.clone(), n);
+                }
                 let base = join_ptr(&join_ptr("/services", &name), "x-network");
                 match svc.get("x-network") {
                     None | Some(Value::Null) => {}
-                    Some(Value::Object(x)) => out.push((at(&base), default_service(x.clone(), &name))),
+                    Some(Value::Object(x)) => out.push(frag(
+                        &base,
+                        format!("services.{name} x-network "),
+                        default_service(x.clone(), &name),
+                    )),
                     Some(_) => issues.push(ConfigIssue::new(at(&base), "x-network must be a map")),
                 }
             }
@@ -175,6 +227,16 @@ fn extract(src: &Source, doc: Value, out: &mut Vec<(String, Value)>, issues: &mu
             issues.push(ConfigIssue::new(&src.origin, "a compose file must be a map"))
         }
     }
+}
+
+/// A service's replica count as the compose file states it (`scale:` or
+/// `deploy.replicas`); `docker compose up --scale` can still change it,
+/// which the planner checks per replica.
+fn declared_replicas(svc: &Value) -> Option<u32> {
+    let n = |v: Option<&Value>| v.and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok());
+    let scale = n(svc.get("scale"));
+    let deploy = n(svc.get("deploy").and_then(|d| d.get("replicas")));
+    scale.max(deploy)
 }
 
 /// Links and commands in a service's `x-network` belong to that service
@@ -205,23 +267,4 @@ pub fn validate_doc(schema: &ConfigSchema, doc: &Value, default_bridge_mode: Bri
         }
     }
     issues
-}
-
-/// Paths into the merged link list → paths into the list the user wrote:
-/// a key's issue points at the last entry that set the key, an object's
-/// issue at the first entry, naming all entries when several were merged.
-fn remap_merged(mut i: ConfigIssue, groups: &[Vec<usize>], original: &Value) -> ConfigIssue {
-    let Some(rest) = i.path.strip_prefix("/links/") else { return i };
-    let (idx, tail) = rest.split_once('/').unwrap_or((rest, ""));
-    let Some(group) = idx.parse::<usize>().ok().and_then(|n| groups.get(n)) else { return i };
-    let key = tail.split('/').next().unwrap_or("").replace("~1", "/").replace("~0", "~");
-    let setter =
-        group.iter().rev().find(|&&o| !key.is_empty() && original.get(o).and_then(|l| l.get(&key)).is_some());
-    let orig = setter.copied().unwrap_or(group[0]);
-    i.path = if tail.is_empty() { format!("/links/{orig}") } else { format!("/links/{orig}/{tail}") };
-    if group.len() > 1 {
-        let all: Vec<String> = group.iter().map(|g| format!("/links/{g}")).collect();
-        i.message.push_str(&format!(" (in the link merged from {})", all.join(", ")));
-    }
-    i
 }

@@ -131,6 +131,8 @@ fn message(e: &ValidationError, doc: &Value, path: &str) -> String {
             format!("unknown key{} {}", if keys.len() > 1 { "s" } else { "" }, keys.join(", "))
         }
         ErrorKind::Enum { .. } | ErrorKind::Type { .. } => format!("{shown}: {}", e.kind),
+        // boon's own wording echoes the whole value; say it cut.
+        ErrorKind::Pattern { want, .. } => format!("{shown} does not match pattern '{want}'"),
         other => other.to_string(),
     }
 }

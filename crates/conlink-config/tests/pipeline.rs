@@ -102,7 +102,39 @@ fn links_with_same_target_and_dev_are_merged() {
 fn merged_link_issues_point_at_the_entry_that_set_the_key() {
     let a = net("a.yaml", "links:\n  - {service: x, bridge: s9}\n  - {service: n, bridge: s1}\n  - {service: n, type: vlan, vlanid: 3}\n");
     let lines = err_lines(load_from_sources(&[a], &LoadOptions::default()).unwrap_err());
-    assert_eq!(lines, ["/links/1/bridge: \"bridge\" is not allowed for vlan links (in the link merged from /links/1, /links/2)"]);
+    assert_eq!(lines, ["/links/1/bridge (a.yaml: links[1].bridge): \"bridge\" is not allowed for vlan links (in the link merged from /links/1, /links/2)"]);
+}
+
+#[test]
+fn compose_issues_name_file_and_service() {
+    let c = compose(
+        "compose.yaml",
+        "services:\n  h1:\n    x-network:\n      links:\n        - {bridge: s1, mtu: 1}\n  h2:\n    x-network:\n      links:\n        - {bridge: s1, ip: 10.0.0.1/24}\n",
+    );
+    let n = net("net.yaml", "links:\n  - {service: h2, ip: 10.0.0.300/24}\n");
+    let lines = err_lines(load_from_sources(&[c, n], &LoadOptions::default()).unwrap_err());
+    assert_eq!(
+        lines,
+        [
+            "/links/0/mtu (compose.yaml: services.h1 x-network links[0].mtu): MTU 1 is out of range (68-65535)",
+            "/links/2/ip (net.yaml: links[0].ip): \"10.0.0.300/24\" is not a CIDR (expected ADDRESS/PREFIX, e.g. 10.0.0.1/24 or 2001:db8::1/64) (in the link merged from /links/1, /links/2)",
+        ]
+    );
+}
+
+#[test]
+fn conflicts_name_both_places_and_their_files() {
+    let c = compose(
+        "compose.yaml",
+        "services:\n  web:\n    scale: 3\n    x-network:\n      links:\n        - {bridge: s1, ip: 10.0.0.1/24, forward: 8080:80/tcp}\n",
+    );
+    let n =
+        net("net.yaml", "links:\n  - {container: db, bridge: s1, ip: 10.0.0.9/24, forward: 8082:5432/tcp}\n");
+    let lines = err_lines(load_from_sources(&[c, n], &LoadOptions::default()).unwrap_err());
+    assert_eq!(
+        lines,
+        ["/links/1/forward (net.yaml: links[0].forward): conlink port 8082/tcp is already forwarded by /links/0/forward (compose.yaml: services.web x-network links[0].forward) replica 3"]
+    );
 }
 
 #[test]
@@ -142,14 +174,17 @@ fn interpolation_errors_name_file_and_place() {
 #[test]
 fn all_validation_errors_reported_at_once() {
     let opts = LoadOptions { network_files: vec![fixture("bad-many.yaml")], ..Default::default() };
-    let lines = err_lines(load(&opts).unwrap_err());
+    let file = fixture("bad-many.yaml").display().to_string();
+    // Each issue: the merged pointer, then (file: place in it), then the problem.
+    let lines: Vec<String> =
+        err_lines(load(&opts).unwrap_err()).iter().map(|l| l.replace(&file, "F")).collect();
     let expect_prefixes = [
-        "/links/0/ip: \"10.0.0.300/24\" is not a CIDR",
-        "/links/1/mtu: MTU 20 is out of range",
-        "/links/2: veth link needs a \"bridge\"",
-        "/links/3/route: route \"default via 10.0.0.1 proto static\": unsupported option \"proto\"",
-        "/links/4/vlanid: vlanid 5000 is out of range",
-        "/tunnels/0/vni: vni 99999999 is out of range",
+        "/links/0/ip (F: links[0].ip): \"10.0.0.300/24\" is not a CIDR",
+        "/links/1/mtu (F: links[1].mtu): MTU 20 is out of range",
+        "/links/2 (F: links[2]): veth link needs a \"bridge\"",
+        "/links/3/route (F: links[3].route): route \"default via 10.0.0.1 proto static\": unsupported option \"proto\"",
+        "/links/4/vlanid (F: links[4].vlanid): vlanid 5000 is out of range",
+        "/tunnels/0/vni (F: tunnels[0].vni): vni 99999999 is out of range",
     ];
     for p in expect_prefixes {
         assert!(lines.iter().any(|l| l.starts_with(p)), "missing {p:?} in {lines:#?}");
@@ -226,7 +261,10 @@ fn custom_schema_file_is_used() {
     let e =
         load_from_sources(&[net("n.yaml", "links: [{service: a, bridge: s1, ip: 10.0.0.1/99}]\n")], &opts)
             .unwrap_err();
-    assert!(e.to_string().starts_with("/links/0/ip: \"10.0.0.1/99\" is not a CIDR"), "{e}");
+    assert!(
+        e.to_string().starts_with("/links/0/ip (n.yaml: links[0].ip): \"10.0.0.1/99\" is not a CIDR"),
+        "{e}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
     let missing =
         LoadOptions { schema_file: Some(PathBuf::from("/nonexistent/schema.json")), ..Default::default() };
