@@ -12,13 +12,19 @@ pub const MAX_INPUT_BYTES: usize = 4 << 20;
 /// Deepest nesting of YAML collections accepted; real configs use < 10.
 pub const MAX_DEPTH: usize = 256;
 
-/// Budget for the parsed document, aliases expanded, in accounted bytes
-/// (each scalar's length plus [`NODE_COST`] per node). 16 MiB keeps the
-/// loader under ~100 MB peak whatever the document.
-pub const MAX_EXPANDED_BYTES: usize = 16 << 20;
+/// Most YAML nodes (scalars, lists, maps; an alias counts once) a document
+/// may have before parsing, found by the pre-scan: the parser keeps every
+/// event in memory first. 50 000 is ~4 500 links of five keys each.
+pub const MAX_NODES: usize = 50_000;
 
-/// Accounted size of one YAML node besides its text.
-pub const NODE_COST: usize = 32;
+/// Budget for the parsed document, aliases expanded, in accounted bytes
+/// (each scalar's length plus [`NODE_COST`] per node). With the node limit
+/// this keeps the loader under ~100 MB peak whatever the document.
+pub const MAX_EXPANDED_BYTES: usize = 8 << 20;
+
+/// Accounted size of one YAML node besides its text (about what a parsed
+/// node takes in memory).
+pub const NODE_COST: usize = 64;
 
 /// Reads `path` as UTF-8, refusing more than [`MAX_INPUT_BYTES`]; never
 /// reads more than one byte past the limit (`/dev/zero` ends at once).
@@ -36,14 +42,38 @@ pub fn read_limited(path: &Path) -> Result<String, String> {
     })
 }
 
-/// Where the text nests deeper than [`MAX_DEPTH`]: `Err((line, depth))`.
+/// Why the pre-scan refuses a document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TooBig {
+    /// Nesting deeper than [`MAX_DEPTH`], at this line.
+    Depth { line: usize, depth: usize },
+    /// More than [`MAX_NODES`] nodes, counted up to this line.
+    Nodes { line: usize },
+}
+
+impl std::fmt::Display for TooBig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TooBig::Depth { line, depth } => {
+                write!(f, "YAML nests deeper than {MAX_DEPTH} levels (about {depth} at line {line})")
+            }
+            TooBig::Nodes { line } => {
+                write!(f, "YAML has more than {MAX_NODES} values (counted up to line {line}); a config is far smaller")
+            }
+        }
+    }
+}
+
+/// Whether the text nests deeper than [`MAX_DEPTH`] or has more than
+/// [`MAX_NODES`] nodes, before any parser sees it.
 ///
 /// A conservative scan, not a parser: it counts indentation levels of
 /// block collections (each `- ` and each deeper indent is one), plus flow
 /// brackets outside quotes and comments. It over-counts rather than misses,
 /// so it cannot let a deep document through to the parser; legit configs are
 /// nowhere near the limit. Block-scalar bodies (`|`, `>`) are skipped.
-pub fn check_depth(text: &str) -> Result<(), (usize, usize)> {
+pub fn prescan(text: &str) -> Result<(), TooBig> {
+    let mut nodes = 0usize;
     let mut indents: Vec<usize> = Vec::new();
     let mut flow = 0usize;
     // Inside a quoted scalar that may span lines (in flow or block context).
@@ -92,11 +122,18 @@ pub fn check_depth(text: &str) -> Result<(), (usize, usize)> {
             }
             match c {
                 '#' if prev == ' ' || prev == '\t' => break,
-                '"' | '\'' if at_node_start => quote = Some(c),
+                '"' | '\'' if at_node_start => {
+                    nodes += 1;
+                    quote = Some(c);
+                }
                 '[' | '{' if at_node_start || flow > 0 => {
+                    nodes += 1;
                     flow += 1;
                     depth_here = depth_here.max(indents.len() + dashes + flow);
                     at_node_start = true;
+                    if depth_here > MAX_DEPTH {
+                        return Err(TooBig::Depth { line: line_no, depth: depth_here });
+                    }
                 }
                 ']' | '}' if flow > 0 => flow -= 1,
                 ',' if flow > 0 => at_node_start = true,
@@ -111,12 +148,18 @@ pub fn check_depth(text: &str) -> Result<(), (usize, usize)> {
                     break;
                 }
                 ' ' | '\t' => {}
-                _ => at_node_start = false,
+                _ => {
+                    nodes += usize::from(at_node_start);
+                    at_node_start = false;
+                }
             }
             prev = c;
         }
         if depth_here > MAX_DEPTH {
-            return Err((line_no, depth_here));
+            return Err(TooBig::Depth { line: line_no, depth: depth_here });
+        }
+        if nodes > MAX_NODES {
+            return Err(TooBig::Nodes { line: line_no });
         }
     }
     Ok(())
@@ -127,7 +170,7 @@ mod tests {
     use super::*;
 
     fn depth_ok(s: &str) -> bool {
-        check_depth(s).is_ok()
+        prescan(s).is_ok()
     }
 
     #[test]
@@ -149,22 +192,37 @@ mod tests {
     #[test]
     fn deep_flow_is_refused_at_its_line() {
         let deep = format!("links: {}{}", "[".repeat(80_000), "]".repeat(80_000));
-        assert_eq!(check_depth(&deep).unwrap_err().0, 1);
+        assert_eq!(prescan(&deep).unwrap_err(), TooBig::Depth { line: 1, depth: MAX_DEPTH + 1 });
         assert!(depth_ok(&format!("a: {}{}", "[".repeat(200), "]".repeat(200))));
         let multi_line: String = (0..300).map(|_| "[\n").collect();
-        assert!(check_depth(&format!("a: {multi_line}")).is_err());
+        assert!(prescan(&format!("a: {multi_line}")).is_err());
     }
 
     #[test]
     fn deep_block_lists_and_maps_are_refused() {
         let dashes = format!("{}x\n", "- ".repeat(300));
-        assert!(check_depth(&dashes).is_err());
+        assert!(prescan(&dashes).is_err());
         let stairs: String = (0..300).map(|i| format!("{}- \n", " ".repeat(i))).collect();
-        assert!(check_depth(&stairs).is_err());
+        assert!(prescan(&stairs).is_err());
         let maps: String = (0..300).map(|i| format!("{}a:\n", " ".repeat(i))).collect();
-        assert!(check_depth(&maps).is_err());
+        assert!(prescan(&maps).is_err());
         let ok: String = (0..100).map(|i| format!("{}a:\n", " ".repeat(i))).collect();
         assert!(depth_ok(&ok));
+    }
+
+    #[test]
+    fn too_many_nodes_are_refused_before_parsing() {
+        let dense = format!("x: [{}]\n", vec!["a"; MAX_NODES + 10].join(","));
+        assert!(matches!(prescan(&dense), Err(TooBig::Nodes { line: 1 })));
+        let lines: String = (0..MAX_NODES).map(|i| format!("k{i}: v\n")).collect();
+        assert!(matches!(prescan(&lines), Err(TooBig::Nodes { .. })));
+        // A large but sane config passes: 5000 links of five keys.
+        let links: String = std::iter::once("links:\n".to_string())
+            .chain(
+                (0..5000).map(|i| format!("  - {{service: s{i}, bridge: b, ip: 10.0.0.1/8, mtu: 1500}}\n")),
+            )
+            .collect();
+        assert!(prescan(&links).is_ok());
     }
 
     #[test]

@@ -11,16 +11,13 @@ use serde::de::{DeserializeSeed, EnumAccess, Error as _, MapAccess, SeqAccess, V
 use serde_json::{Map, Value};
 use serde_norway::{Mapping, Value as Yaml};
 
-use crate::budget::{check_depth, MAX_DEPTH, MAX_EXPANDED_BYTES, NODE_COST};
+use crate::budget::{prescan, MAX_EXPANDED_BYTES, NODE_COST};
 use crate::error::ConfigIssue;
 
 /// Parses YAML (or JSON, a YAML subset). An empty document is `null`.
 pub fn parse_yaml(origin: &str, text: &str) -> Result<Value, ConfigIssue> {
-    if let Err((line, depth)) = check_depth(text) {
-        return Err(ConfigIssue::new(
-            origin,
-            format!("YAML nests deeper than {MAX_DEPTH} levels (about {depth} at line {line})"),
-        ));
+    if let Err(e) = prescan(text) {
+        return Err(ConfigIssue::new(origin, e.to_string()));
     }
     let left = Cell::new(MAX_EXPANDED_BYTES);
     let de = serde_norway::Deserializer::from_str(text);
@@ -53,7 +50,7 @@ impl Budgeted<'_> {
                 Ok(())
             }
             None => Err(E::custom(format!(
-                "the document expands to more than {} MiB (YAML aliases repeating large values?)",
+                "the document is larger than {} MiB once parsed (each YAML alias is a full copy of its anchor)",
                 MAX_EXPANDED_BYTES >> 20
             ))),
         }
@@ -229,7 +226,7 @@ mod tests {
         let t = std::time::Instant::now();
         let e = parse_yaml("bomb.yaml", &text).unwrap_err();
         assert_eq!(e.path, "bomb.yaml");
-        assert!(e.message.contains("expands to more than 16 MiB"), "{}", e.message);
+        assert!(e.message.contains("larger than 8 MiB once parsed"), "{}", e.message);
         assert!(t.elapsed() < std::time::Duration::from_secs(5), "{:?}", t.elapsed());
         // The same shape, small, is fine: aliases are allowed within the budget.
         let ok = format!("a: &s \"xyz\"\nb: [{}]\n", vec!["*s"; 50].join(","));
