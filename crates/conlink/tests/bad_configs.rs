@@ -109,6 +109,10 @@ fn every_bad_config_exits_1_with_the_path_and_creates_nothing() {
                 failures.push(format!("{name}: issue without a path: {line:?}"));
             }
         }
+        if err.len() > 16 * 1024 {
+            failures
+                .push(format!("{name}: {} bytes of stderr (must stay short whatever the config)", err.len()));
+        }
         if !out.stdout.is_empty() {
             failures.push(format!("{name}: printed to stdout: {}", String::from_utf8_lossy(&out.stdout)));
         }
