@@ -146,6 +146,8 @@ mod tests {
         // Pinned: a changed hash would orphan the interfaces of a running lab.
         assert_eq!(name_hash(""), 0x811c_9dc5);
         assert_eq!(name_hash("a"), 0xe40c_292c);
+        // The README's example.
+        assert_eq!(outer_dev_name("a-long-router", None, "eth-s1"), "a-long-de1a9576");
         assert_eq!(
             outer_dev_name("project-node-1", None, "eth-long-name"),
             format!("projec-{:08x}", name_hash("project-node-1-eth-long-name"))
