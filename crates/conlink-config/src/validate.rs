@@ -296,9 +296,10 @@ fn check_mode(ty: LinkType, mode: &str) -> Result<(), String> {
 
 fn check_tunnel(t: &Value, p: &str, out: &mut Vec<ConfigIssue>) {
     if let Some(s) = t.get("remote").and_then(Value::as_str) {
-        match parse_ip(s).and_then(|ip| check_unicast_peer(&ip).map_err(|e| format!("tunnel remote {e}"))) {
-            Err(e) => out.push(ConfigIssue::new(join_ptr(p, "remote"), e)),
-            Ok(()) => {}
+        let remote =
+            parse_ip(s).and_then(|ip| check_unicast_peer(&ip).map_err(|e| format!("tunnel remote {e}")));
+        if let Err(e) = remote {
+            out.push(ConfigIssue::new(join_ptr(p, "remote"), e));
         }
     }
     if let Some(e) = check_int(t.get("vni"), (0, VNI_MAX), "vni") {

@@ -81,6 +81,8 @@ fn measure(file: &Path, compose: bool) -> Measured {
         });
     }
     let start = Instant::now();
+    // Reaped below by waitpid/wait4 (which also gives the rusage), not Child::wait.
+    #[allow(clippy::zombie_processes)]
     let mut child = cmd.spawn().unwrap();
     let pid = child.id() as libc::pid_t;
     // Drain the pipes on threads so a chatty child cannot block on a full pipe.
@@ -271,8 +273,11 @@ fn hostile_doc() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(32), failure_persistence: None,
-        ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(32),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     /// Generated hostile documents, as network and compose files, each
     /// loaded in a child within the time and memory bounds.

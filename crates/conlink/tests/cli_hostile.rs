@@ -27,6 +27,8 @@ struct Run {
 
 fn show_config(flag: &str, file: &Path) -> Run {
     let start = Instant::now();
+    // Reaped below by waitpid/wait4 (which also gives the rusage), not Child::wait.
+    #[allow(clippy::zombie_processes)]
     let mut child = Command::new(conlink_bin())
         .args([flag, file.to_str().unwrap(), "--show-config"])
         .env_remove("VERBOSE")
