@@ -11,6 +11,7 @@ use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use conlink_config::{load, show_config, LoadOptions};
@@ -249,6 +250,9 @@ fn known_attacks_end_fast_and_small() {
     );
 }
 
+static MAX_MS: AtomicU64 = AtomicU64::new(0);
+static MAX_RSS: AtomicU64 = AtomicU64::new(0);
+
 /// One generated hostile document.
 fn hostile_doc() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -284,6 +288,11 @@ proptest! {
     #[test]
     fn generated_hostile_documents_end_fast_and_small(doc in hostile_doc(), compose in any::<bool>(), scale in prop_oneof![Just(1u32), 1u32..100, Just(u32::MAX)]) {
         let text = if compose { in_compose(&doc, scale) } else { doc };
-        check("generated.yaml", &text, compose);
+        let m = check("generated.yaml", &text, compose);
+        // The worst seen so far, for `--nocapture` runs used as a benchmark.
+        let ms = m.wall.as_millis() as u64;
+        if MAX_MS.fetch_max(ms, Ordering::Relaxed) < ms || MAX_RSS.fetch_max(m.max_rss_kb, Ordering::Relaxed) < m.max_rss_kb {
+            eprintln!("worst so far: {ms} ms, {} KB peak RSS ({} KB in: {})", m.max_rss_kb, text.len() / 1024, m.summary);
+        }
     }
 }
