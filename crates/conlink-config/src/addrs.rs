@@ -60,17 +60,18 @@ pub fn check_unicast_peer(ip: &IpAddr) -> Result<(), String> {
     }
 }
 
-/// `net`'s address plus `n`, same prefix (wrapping within the family).
-/// Replica `n` (1-based) of a service uses `increment_ip(net, n - 1)`.
-pub fn increment_ip(net: &IpNet, n: u32) -> IpNet {
+/// `net`'s address plus `n`, same prefix; `None` past the end of the
+/// family (no silent wrap). Replica `n` (1-based) of a service uses
+/// `increment_ip(net, n - 1)` (see replicas.rs).
+pub fn increment_ip(net: &IpNet, n: u32) -> Option<IpNet> {
     match net {
         IpNet::V4(v4) => {
-            let a = u32::from(v4.addr()).wrapping_add(n);
-            IpNet::V4(Ipv4Net::new(Ipv4Addr::from(a), v4.prefix_len()).expect("prefix unchanged"))
+            let a = u32::from(v4.addr()).checked_add(n)?;
+            Some(IpNet::V4(Ipv4Net::new(Ipv4Addr::from(a), v4.prefix_len()).expect("prefix unchanged")))
         }
         IpNet::V6(v6) => {
-            let a = u128::from(v6.addr()).wrapping_add(n as u128);
-            IpNet::V6(Ipv6Net::new(Ipv6Addr::from(a), v6.prefix_len()).expect("prefix unchanged"))
+            let a = u128::from(v6.addr()).checked_add(n as u128)?;
+            Some(IpNet::V6(Ipv6Net::new(Ipv6Addr::from(a), v6.prefix_len()).expect("prefix unchanged")))
         }
     }
 }
@@ -149,22 +150,29 @@ mod tests {
 
     #[test]
     fn increment_v4_simple_and_zero() {
-        assert_eq!(increment_ip(&net("10.0.1.1/16"), 0), net("10.0.1.1/16"));
-        assert_eq!(increment_ip(&net("10.0.1.1/16"), 1), net("10.0.1.2/16"));
-        assert_eq!(increment_ip(&net("10.0.1.1/16"), 4), net("10.0.1.5/16"));
+        assert_eq!(increment_ip(&net("10.0.1.1/16"), 0), Some(net("10.0.1.1/16")));
+        assert_eq!(increment_ip(&net("10.0.1.1/16"), 1), Some(net("10.0.1.2/16")));
+        assert_eq!(increment_ip(&net("10.0.1.1/16"), 4), Some(net("10.0.1.5/16")));
     }
 
     #[test]
     fn increment_v4_carries_across_octets() {
-        assert_eq!(increment_ip(&net("10.0.0.255/16"), 1), net("10.0.1.0/16"));
-        assert_eq!(increment_ip(&net("10.0.255.254/8"), 3), net("10.1.0.1/8"));
-        assert_eq!(increment_ip(&net("10.255.255.255/8"), 1), net("11.0.0.0/8"));
+        assert_eq!(increment_ip(&net("10.0.0.255/16"), 1), Some(net("10.0.1.0/16")));
+        assert_eq!(increment_ip(&net("10.0.255.254/8"), 3), Some(net("10.1.0.1/8")));
+        assert_eq!(increment_ip(&net("10.255.255.255/8"), 1), Some(net("11.0.0.0/8")));
+    }
+
+    #[test]
+    fn increment_past_the_family_is_none() {
+        assert_eq!(increment_ip(&net("255.255.255.254/24"), 1), Some(net("255.255.255.255/24")));
+        assert_eq!(increment_ip(&net("255.255.255.254/24"), 2), None);
+        assert_eq!(increment_ip(&net("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/64"), 1), None);
     }
 
     #[test]
     fn increment_v6_carries() {
-        assert_eq!(increment_ip(&net("2001:db8::1/64"), 1), net("2001:db8::2/64"));
-        assert_eq!(increment_ip(&net("2001:db8::ffff/64"), 1), net("2001:db8::1:0/64"));
-        assert_eq!(increment_ip(&net("2001:db8::ffff:ffff/96"), 2), net("2001:db8::1:0:1/96"));
+        assert_eq!(increment_ip(&net("2001:db8::1/64"), 1), Some(net("2001:db8::2/64")));
+        assert_eq!(increment_ip(&net("2001:db8::ffff/64"), 1), Some(net("2001:db8::1:0/64")));
+        assert_eq!(increment_ip(&net("2001:db8::ffff:ffff/96"), 2), Some(net("2001:db8::1:0:1/96")));
     }
 }

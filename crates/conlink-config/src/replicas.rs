@@ -4,11 +4,9 @@
 //! `deploy.replicas`) and by the planner for every replica that appears.
 //! An increment that would wrap is an error, never a silent wrap.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-
 use ipnet::IpNet;
 
-use crate::addrs::check_interface_addr;
+use crate::addrs::{check_interface_addr, increment_ip};
 use crate::model::{Forward, Link, MacAddr};
 
 /// What replica `n` of a link gets.
@@ -29,7 +27,7 @@ pub fn replica_values(link: &Link, replica: u32) -> Result<ReplicaValues, String
         .ip
         .iter()
         .map(|net| {
-            incremented_ip(net, offset).ok_or_else(|| {
+            increment_ip(net, offset).ok_or_else(|| {
                 format!("replica {replica}: address {net} + {offset} wraps past the end of the address space")
             })
         })
@@ -67,15 +65,6 @@ pub fn replica_values(link: &Link, replica: u32) -> Result<ReplicaValues, String
 
 fn mac_value(m: MacAddr) -> u64 {
     m.0.iter().fold(0, |v, b| (v << 8) | *b as u64)
-}
-
-/// `net`'s address plus `n`, same prefix; `None` past the family's end.
-fn incremented_ip(net: &IpNet, n: u32) -> Option<IpNet> {
-    let addr = match net.addr() {
-        IpAddr::V4(a) => IpAddr::V4(Ipv4Addr::from(u32::from(a).checked_add(n)?)),
-        IpAddr::V6(a) => IpAddr::V6(Ipv6Addr::from(u128::from(a).checked_add(n as u128)?)),
-    };
-    IpNet::new(addr, net.prefix_len()).ok()
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ fn mac_parse_rejects_bad_forms() {
 fn replica_addresses() {
     // Replica n (1-based) uses offset n-1 (SPEC §4).
     let ip = parse_cidr("10.0.1.1/16").unwrap();
-    let replicas: Vec<String> = (1..=3).map(|n| increment_ip(&ip, n - 1).to_string()).collect();
+    let replicas: Vec<String> = (1..=3).map(|n| increment_ip(&ip, n - 1).unwrap().to_string()).collect();
     assert_eq!(replicas, ["10.0.1.1/16", "10.0.1.2/16", "10.0.1.3/16"]);
 }
 
