@@ -8,7 +8,7 @@ use conlink_config::{BridgeMode, CommandLine};
 use conlink_kernel::{Netns, Nl};
 use tracing::{debug, error, info, warn};
 
-use super::forwarding::forward_rules;
+use super::forwarding::{clashing_forward, forward_rules};
 use super::links::{
     connect_container, forget_ovs_ports, rollback, BridgeSide, Created, LinkError, OUTER_GROUP,
 };
@@ -65,6 +65,11 @@ async fn handle_start(state: Arc<State>, engine: Arc<dyn Engine>, c: ContainerIn
     let previous = state.tracker().remove_container(&c.id);
     if let Some(old) = previous {
         remove_container_links(&state, &old).await;
+    }
+    let taken = state.tracker().forwards();
+    if let Some(f) = clashing_forward(&forward_rules(&planned), &taken) {
+        error!(container = %c.name, "cannot connect: conlink port {}/{:?} is already forwarded to another container", f.port, f.proto);
+        return;
     }
     let ns = engine.namespace(&c).map_err(|source| LinkError::Namespace {
         container: c.name.clone(),

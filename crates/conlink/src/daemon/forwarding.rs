@@ -59,6 +59,13 @@ pub fn forwarding_sysctls(cfg: &NetworkConfig) -> Vec<&'static str> {
 
 /// The kernel's view of planned links' forwards: one rule per address family of the
 /// link, to its first address of that family.
+/// The first of `mine` whose conlink port and protocol another container's
+/// forward already holds. The config catches clashes it can know (replica
+/// counts it declares); replicas beyond that are caught here, when they start.
+pub fn clashing_forward<'a>(mine: &'a [Forward], taken: &[Forward]) -> Option<&'a Forward> {
+    mine.iter().find(|f| taken.iter().any(|t| t.proto == f.proto && t.port == f.port))
+}
+
 pub fn forward_rules(planned: &[PlannedLink]) -> Vec<Forward> {
     planned
         .iter()
@@ -162,6 +169,25 @@ impl Forwarding {
 mod tests {
     use super::*;
     use conlink_config::{Forward as CfgForward, Link, LinkType, Proto, Target};
+
+    #[test]
+    fn a_port_held_by_another_container_clashes() {
+        let fwd = |proto, port, to: &str| Forward { proto, port, to: to.parse().unwrap(), to_port: 80 };
+        let taken = [
+            fwd(conlink_kernel::Proto::Tcp, 8080, "10.0.0.1"),
+            fwd(conlink_kernel::Proto::Udp, 53, "10.0.0.1"),
+        ];
+        let mine = [
+            fwd(conlink_kernel::Proto::Tcp, 8081, "10.0.0.2"),
+            fwd(conlink_kernel::Proto::Udp, 8080, "10.0.0.2"),
+        ];
+        assert_eq!(clashing_forward(&mine, &taken), None, "other port or other protocol");
+        let mine = [
+            fwd(conlink_kernel::Proto::Tcp, 8081, "10.0.0.2"),
+            fwd(conlink_kernel::Proto::Tcp, 8080, "2001:db8::2"),
+        ];
+        assert_eq!(clashing_forward(&mine, &taken).map(|f| f.port), Some(8080));
+    }
 
     fn net(s: &str) -> IpNet {
         s.parse().unwrap()
