@@ -7,7 +7,7 @@
 
 use std::os::fd::AsRawFd;
 
-use netlink_packet_route::link::{IpVlanFlags, IpVlanMode, LinkMessage, MacVlanMode};
+use netlink_packet_route::link::{IpVlanFlags, IpVlanMode, LinkAttribute, LinkMessage, MacVlanMode};
 use rtnetlink::{LinkIpVlan, LinkIpVtap, LinkMacVlan, LinkMacVtap, LinkVlan};
 
 use crate::error::KernelError;
@@ -110,6 +110,8 @@ pub struct ChildLinkRequest<'a> {
     /// MAC), so refused there.
     pub mac: Option<[u8; 6]>,
     pub mtu: Option<u32>,
+    /// Interface group of the child (marks it as made by the caller).
+    pub group: Option<u32>,
 }
 
 impl ChildLinkRequest<'_> {
@@ -126,7 +128,11 @@ impl ChildLinkRequest<'_> {
                 if let Some(mtu) = self.mtu {
                     b = b.mtu(mtu);
                 }
-                b.build()
+                let mut m = b.build();
+                if let Some(group) = self.group {
+                    m.attributes.push(LinkAttribute::Group(group));
+                }
+                m
             }};
         }
         match self.kind {
@@ -178,6 +184,7 @@ mod tests {
             target_ns: ns,
             mac: Some([0xc2, 0, 0, 0, 0, 1]),
             mtu: Some(1400),
+            group: Some(0x636d),
         }
     }
 
@@ -210,6 +217,7 @@ mod tests {
             let m = req(kind, &ns).message(7);
             assert!(m.attributes.contains(&LinkAttribute::Link(7)), "IFLA_LINK parent: {m:?}");
             assert!(m.attributes.contains(&LinkAttribute::NetNsFd(fd)), "IFLA_NET_NS_FD");
+            assert!(m.attributes.contains(&LinkAttribute::Group(0x636d)), "IFLA_GROUP marks the child");
             assert!(m.attributes.contains(&LinkAttribute::IfName("c1".into())));
             assert!(m.attributes.contains(&LinkAttribute::Address(vec![0xc2, 0, 0, 0, 0, 1])));
             assert!(m.attributes.contains(&LinkAttribute::Mtu(1400)));

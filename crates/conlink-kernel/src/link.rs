@@ -22,6 +22,10 @@ pub struct LinkInfo {
     pub up: bool,
     /// Index of the bridge/controller this link is enslaved to.
     pub master: Option<u32>,
+    /// Interface group (IFLA_GROUP, 0 by default).
+    pub group: u32,
+    /// IFLA_IFALIAS, when set.
+    pub alias: Option<String>,
 }
 
 impl LinkInfo {
@@ -34,6 +38,8 @@ impl LinkInfo {
             mtu: 0,
             up: m.header.flags.contains(LinkFlags::Up),
             master: None,
+            group: 0,
+            alias: None,
         };
         for attr in &m.attributes {
             match attr {
@@ -41,6 +47,8 @@ impl LinkInfo {
                 LinkAttribute::Mtu(v) => info.mtu = *v,
                 LinkAttribute::Controller(i) if *i != 0 => info.master = Some(*i),
                 LinkAttribute::Address(a) => info.mac = <[u8; 6]>::try_from(a.as_slice()).ok(),
+                LinkAttribute::Group(g) => info.group = *g,
+                LinkAttribute::IfAlias(a) if !a.is_empty() => info.alias = Some(a.clone()),
                 LinkAttribute::LinkInfo(infos) => {
                     for i in infos {
                         if let NlLinkInfo::Kind(k) = i {
@@ -130,6 +138,13 @@ impl Nl {
                 self.set_by_name(op, dev, |b| b.nocontroller()).await
             }
         }
+    }
+
+    /// Set IFLA_IFALIAS of `dev` (the kernel ignores it in creation requests).
+    pub async fn set_alias(&self, dev: &str, alias: &str) -> Result<(), KernelError> {
+        let op = format!("set alias of {dev}");
+        self.set_by_name(op, dev, |b| b.append_extra_attribute(LinkAttribute::IfAlias(alias.to_string())))
+            .await
     }
 
     /// Rename `dev` (the kernel requires the link to be down for this).

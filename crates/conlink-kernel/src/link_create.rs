@@ -29,6 +29,8 @@ pub struct VethRequest<'a> {
     /// Interface group (IFLA_GROUP) of the outer end: links sharing a
     /// non-zero group can all be deleted with one `Nl::delete_group`.
     pub outer_group: Option<u32>,
+    /// Interface group of the inner end (marks it as made by the caller).
+    pub inner_group: Option<u32>,
     // No `inner_up`: the kernel configures the peer before linking the two
     // ends, so IFF_UP on the peer fails in veth_open with ENOTCONN (verified
     // on 6.18). Bring the inner end up with the inner namespace's `Nl`.
@@ -46,6 +48,7 @@ impl<'a> VethRequest<'a> {
             master: None,
             outer_up: false,
             outer_group: None,
+            inner_group: None,
         }
     }
 
@@ -60,8 +63,12 @@ impl<'a> VethRequest<'a> {
         if let Some(mtu) = self.mtu {
             peer = peer.mtu(mtu);
         }
+        let mut peer = peer.build();
+        if let Some(group) = self.inner_group {
+            peer.attributes.push(LinkAttribute::Group(group));
+        }
         let mut outer =
-            LinkVeth::new(self.outer, self.inner).set_info_data(InfoData::Veth(InfoVeth::Peer(peer.build())));
+            LinkVeth::new(self.outer, self.inner).set_info_data(InfoData::Veth(InfoVeth::Peer(peer)));
         if let Some(mac) = self.outer_mac {
             outer = outer.address(mac.to_vec());
         }
@@ -138,11 +145,19 @@ impl Nl {
 
     /// A dummy link (kernel CONFIG_DUMMY), left down.
     pub async fn create_dummy(&self, name: &str) -> Result<(), KernelError> {
+        self.create_dummy_in_group(name, None).await
+    }
+
+    /// A dummy link in interface group `group` (a mark of who made it), left down.
+    pub async fn create_dummy_in_group(&self, name: &str, group: Option<u32>) -> Result<(), KernelError> {
         let op = format!("create dummy {name}");
         check_ifname(&op, name)?;
-        let msg = LinkMessageBuilder::<LinkUnspec>::new_with_info_kind(InfoKind::Dummy)
+        let mut msg = LinkMessageBuilder::<LinkUnspec>::new_with_info_kind(InfoKind::Dummy)
             .name(name.to_string())
             .build();
+        if let Some(group) = group {
+            msg.attributes.push(LinkAttribute::Group(group));
+        }
         self.create_link(&op, "dummy", msg).await
     }
 
@@ -150,5 +165,31 @@ impl Nl {
     /// so EOPNOTSUPP turns into `KernelError::Unsupported` naming it.
     pub async fn create_link(&self, op: &str, kind: &str, msg: LinkMessage) -> Result<(), KernelError> {
         self.handle().link().add(msg).execute().await.map_err(|e| KernelError::from_rtnl_create(op, kind, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn veth_groups_mark_each_end() {
+        let ns = Netns::current().unwrap();
+        let mut req = VethRequest::new("o1", "eth0", &ns);
+        req.outer_group = Some(0x636c);
+        req.inner_group = Some(0x636d);
+        let msg = req.message();
+        assert!(msg.attributes.contains(&LinkAttribute::Group(0x636c)), "outer end in its group");
+        let (_, data) = crate::test_support::kind_and_data(&msg);
+        let InfoData::Veth(InfoVeth::Peer(peer)) = data else { panic!("veth peer info: {data:?}") };
+        assert!(peer.attributes.contains(&LinkAttribute::Group(0x636d)), "peer in its own group: {peer:?}");
+        assert!(!peer.attributes.contains(&LinkAttribute::Group(0x636c)));
+    }
+
+    #[test]
+    fn veth_without_groups_carries_none() {
+        let ns = Netns::current().unwrap();
+        let msg = VethRequest::new("o1", "eth0", &ns).message();
+        assert!(!msg.attributes.iter().any(|a| matches!(a, LinkAttribute::Group(_))));
     }
 }

@@ -27,6 +27,7 @@ async fn child_talks_to_wire_peer(kind: &str, mode: &str) {
         target_ns: &cont.ns,
         mac: Some(mac),
         mtu: Some(1400),
+        group: None,
     };
     nh.create_child_link(&req).await.unwrap();
     // Created directly in the container under its final name (the host
@@ -83,8 +84,15 @@ async fn vlan_ipvlan_ipvtap_work_or_are_reported_missing() {
         ("ipvtap", ChildKind::parse("ipvtap", Some("l3 private"), None).unwrap(), "ipvtap", "ipt0"),
     ];
     for (kind, k, feature, name) in cases {
-        let req =
-            ChildLinkRequest { kind: k, parent: "par0", name, target_ns: &cont.ns, mac: None, mtu: None };
+        let req = ChildLinkRequest {
+            kind: k,
+            parent: "par0",
+            name,
+            target_ns: &cont.ns,
+            mac: None,
+            mtu: None,
+            group: None,
+        };
         match nh.create_child_link(&req).await {
             Ok(()) => {
                 let l = nc.link_by_name(name).await.unwrap().expect("child in container");

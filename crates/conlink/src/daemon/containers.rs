@@ -97,6 +97,7 @@ pub async fn connect_and_record(
 ) -> bool {
     let _slot = state.connect_slots.acquire().await.expect("the semaphore is never closed");
     let t0 = Instant::now();
+    let mut kept = None;
     let result = match ns {
         Ok(ns) => {
             let owned_elsewhere = |outer: &str| state.tracker().outer_owned_by_other(id, outer);
@@ -107,14 +108,16 @@ pub async fn connect_and_record(
                 ovs: state.infra.ovs.as_ref(),
                 owned_elsewhere: &owned_elsewhere,
             };
-            connect_container(&side, name, &ns, planned).await
+            let r = connect_container(&side, name, &ns, planned).await;
+            kept = Some(Arc::new(ns));
+            r
         }
         Err(e) => Err(e),
     };
     if let Err(e) = &result {
         error!("{e}");
     }
-    let record = record_of(name, engine, pid, planned, &result);
+    let record = record_of(name, engine, pid, kept, planned, &result);
     let ok = result.is_ok();
     if ok {
         for p in planned {
@@ -152,6 +155,7 @@ pub fn record_of(
     name: &str,
     engine: EngineKind,
     pid: u32,
+    netns: Option<Arc<Netns>>,
     planned: &[PlannedLink],
     outcome: &Result<Vec<Created>, LinkError>,
 ) -> ContainerRecord {
@@ -163,6 +167,8 @@ pub fn record_of(
         name: name.to_string(),
         engine,
         pid,
+        // A failed connect left nothing in the container to reach again.
+        netns: netns.filter(|_| outcome.is_ok()),
         links: planned
             .iter()
             .map(|p| LinkRecord {
@@ -211,13 +217,10 @@ fn refresh_forwards(state: &State) {
 async fn remove_container_links(state: &State, old: &ContainerRecord) {
     let mut created: Vec<Created> =
         old.links.iter().filter_map(|l| l.outer.clone()).map(Created::Outer).collect();
-    let inner = if old.inner.is_empty() {
-        None
-    } else {
-        match Netns::from_pid(old.pid) {
-            Ok(ns) => Nl::connect(&ns).await.ok(),
-            Err(_) => None, // the container and its interfaces are gone
-        }
+    // The handle kept at connect: a PID may name another process's namespace by now.
+    let inner = match (&old.netns, old.inner.is_empty()) {
+        (Some(ns), false) => Nl::connect(ns).await.ok(),
+        _ => None,
     };
     created.extend(old.inner.iter().cloned().map(Created::Inner));
     rollback(&state.infra.nl, inner.as_ref(), &created).await;
@@ -313,8 +316,10 @@ mod tests {
     fn a_connected_record_keeps_what_was_created_and_the_forwards() {
         let plan = [planned("eth0", Some("h1-eth0"), true), planned("d0", None, false)];
         let created = vec![Created::Outer("h1-eth0".into()), Created::Inner("d0".into())];
-        let r = record_of("h1", EngineKind::Docker, 42, &plan, &Ok(created));
+        let ns = Arc::new(Netns::current().unwrap());
+        let r = record_of("h1", EngineKind::Docker, 42, Some(ns.clone()), &plan, &Ok(created));
         assert_eq!((r.name.as_str(), r.engine, r.pid), ("h1", EngineKind::Docker, 42));
+        assert_eq!(r.netns.as_deref(), Some(&*ns), "the namespace handle is kept for later changes");
         assert!(r.links.iter().all(|l| l.state == LinkState::Connected));
         assert_eq!(r.links[0].outer.as_deref(), Some("h1-eth0"));
         assert_eq!(r.links[1].outer, None);
@@ -332,7 +337,9 @@ mod tests {
             dev: "eth0".into(),
             what: "bridge s1 does not exist".into(),
         };
-        let r = record_of("h1", EngineKind::Podman, 7, &plan, &Err(err));
+        let ns = Arc::new(Netns::current().unwrap());
+        let r = record_of("h1", EngineKind::Podman, 7, Some(ns), &plan, &Err(err));
+        assert!(r.netns.is_none(), "a failed connect keeps no namespace alive");
         for l in &r.links {
             match &l.state {
                 LinkState::Failed(e) => assert!(e.contains("/links/0") && e.contains("bridge s1"), "{e}"),

@@ -6,13 +6,13 @@ use std::sync::{Arc, MutexGuard};
 
 use conlink_config::NetworkConfig;
 use conlink_kernel::{Netem, Netns, Nl};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{UnixListener, UnixStream};
+use tokio::io::AsyncWriteExt;
+use tokio::net::UnixStream;
 use tracing::{debug, info, warn};
 
+use super::control_guard as guard;
 use super::tracker::{LinkRecord, LinkState, Tracker};
 use crate::control::{LinkStatus, Reply, Request};
-use crate::engine::EngineKind;
 
 /// What the control socket reads and changes: the config, the tracker, and netlink in
 /// conlink's namespace (outer veth ends).
@@ -34,45 +34,79 @@ pub struct ControlSocket {
 impl ControlSocket {
     pub fn close(self) {
         self.task.abort();
-        let _ = std::fs::remove_file(&self.path);
+        // Only a socket is ever removed (a file put there meanwhile stays).
+        use std::os::unix::fs::FileTypeExt as _;
+        if std::fs::symlink_metadata(&self.path).is_ok_and(|m| m.file_type().is_socket()) {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 
 pub fn serve(shared: Arc<Shared>, path: &Path) -> std::io::Result<ControlSocket> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    // A socket file left by a killed conlink would make bind fail.
-    if path.exists() && std::os::unix::net::UnixStream::connect(path).is_err() {
-        std::fs::remove_file(path)?;
-    }
-    let listener = UnixListener::bind(path)?;
+    let listener = guard::bind(path)?;
     info!(socket = %path.display(), "control socket ready (conlink status)");
+    let own_uid = unsafe { libc::geteuid() };
+    let slots = Arc::new(tokio::sync::Semaphore::new(guard::MAX_CONNECTIONS));
     let task = tokio::spawn(async move {
+        let mut backoff = guard::Backoff::default();
         loop {
             match listener.accept().await {
                 Ok((stream, _)) => {
-                    tokio::spawn(handle(shared.clone(), stream));
+                    backoff.reset();
+                    // Over the cap the connection is closed at once: the client sees EOF.
+                    let Ok(slot) = slots.clone().try_acquire_owned() else {
+                        warn!(
+                            "control socket: {} connections already open, refusing one",
+                            guard::MAX_CONNECTIONS
+                        );
+                        continue;
+                    };
+                    let shared = shared.clone();
+                    tokio::spawn(async move {
+                        handle(shared, stream, own_uid).await;
+                        drop(slot);
+                    });
                 }
-                Err(e) => warn!("control socket: {e}"),
+                Err(e) => {
+                    // EMFILE/ENFILE/ENOMEM persist until something closes: wait, do not spin.
+                    let delay = backoff.next_delay();
+                    warn!("control socket: accept failed ({e}); retrying in {delay:?}");
+                    tokio::time::sleep(delay).await;
+                }
             }
         }
     });
     Ok(ControlSocket { path: path.to_path_buf(), task })
 }
 
-async fn handle(shared: Arc<Shared>, stream: UnixStream) {
+async fn handle(shared: Arc<Shared>, stream: UnixStream, own_uid: u32) {
+    let peer = stream.peer_cred().map(|c| c.uid());
     let (read, mut write) = stream.into_split();
-    let mut line = String::new();
-    if BufReader::new(read).read_line(&mut line).await.is_err() {
-        return;
-    }
-    let reply = match serde_json::from_str::<Request>(&line) {
-        Ok(req) => {
-            debug!(?req, "control request");
-            answer(shared.as_ref(), req).await
+    let reply = match peer {
+        Ok(uid) if guard::peer_allowed(uid, own_uid) => {
+            match guard::read_request(read, guard::MAX_REQUEST, guard::READ_TIMEOUT).await {
+                Ok(line) => match serde_json::from_str::<Request>(&line) {
+                    Ok(req) => {
+                        debug!(?req, uid, "control request");
+                        answer(shared.as_ref(), req).await
+                    }
+                    Err(e) => Reply::Error { message: format!("bad request: {e}") },
+                },
+                Err(guard::RequestError::Closed) => return,
+                Err(e) => Reply::Error { message: format!("bad request: {e}") },
+            }
         }
-        Err(e) => Reply::Error { message: format!("bad request: {e}") },
+        Ok(uid) => {
+            warn!(uid, "control socket: refused a client that is neither root nor uid {own_uid}");
+            Reply::Error {
+                message: format!(
+                    "permission denied: uid {uid} may not use conlink's control socket (only root and uid {own_uid})"
+                ),
+            }
+        }
+        Err(e) => {
+            Reply::Error { message: format!("permission denied: cannot read the peer's credentials: {e}") }
+        }
     };
     let mut out = serde_json::to_string(&reply).expect("replies serialise");
     out.push('\n');
@@ -126,8 +160,8 @@ fn status(shared: &Shared) -> Reply {
     Reply::Status { all_connected: tracker.all_connected(shared.config()), links }
 }
 
-/// The namespace of a tracked container or node, and its record's PID.
-fn target_ns(shared: &Shared, container: &str, dev: &str) -> Result<(Netns, Option<String>), String> {
+/// The namespace handle kept for a tracked container or node, and the link's outer end.
+fn target_ns(shared: &Shared, container: &str, dev: &str) -> Result<(Arc<Netns>, Option<String>), String> {
     let mut tracker = shared.tracker();
     let (_, rec) = tracker
         .find_mut(container)
@@ -138,11 +172,8 @@ fn target_ns(shared: &Shared, container: &str, dev: &str) -> Result<(Netns, Opti
         return Err(format!("{container} {dev} is not connected"));
     }
     let outer = link.outer.clone();
-    let ns = match rec.engine {
-        EngineKind::Netns => Netns::from_name(&rec.name),
-        _ => Netns::from_pid(rec.pid),
-    }
-    .map_err(|e| format!("cannot enter {container}: {e}"))?;
+    // Never reopened by PID: after a missed die event the PID may be another process's.
+    let ns = rec.netns.clone().ok_or_else(|| format!("{container} has no namespace handle"))?;
     Ok((ns, outer))
 }
 

@@ -275,6 +275,7 @@ mod tests {
             name: "c".into(),
             engine,
             pid,
+            netns: None,
             links: vec![LinkRecord {
                 link_index: 0,
                 dev: "eth0".into(),

@@ -10,6 +10,7 @@ use conlink_kernel::{apply_forwards, sysctl_get_in, sysctl_in, Forward, Netns, N
 use ipnet::IpNet;
 use tracing::{error, info};
 
+use super::blocking::off_runtime;
 use crate::plan::PlannedLink;
 
 /// Address conlink's bridges answer on for port forwards: forwarded connections are
@@ -94,20 +95,24 @@ pub struct Forwarding {
     dev: Option<String>,
 }
 
+/// docker's eth0 is there and not yet renamed.
+async fn needs_engine_rename(nl: &Nl) -> Result<bool> {
+    Ok(nl.link_by_name("eth0").await?.is_some() && nl.link_by_name(ENGINE_DEV).await?.is_none())
+}
+
 impl Forwarding {
     /// Port forwards arrive on the engine's interface in conlink's namespace: rename
     /// docker's eth0 to DOCKER-ETH0, and enable routing between it and the bridges.
     pub async fn prepare(cfg: &NetworkConfig, nl: &Nl, ns: &Netns) -> Result<Forwarding> {
         let netns = ns.try_clone()?;
-        let has_eth0 = nl.link_by_name("eth0").await?.is_some();
-        let uses_eth0 = cfg.links.iter().any(|l| l.outer_dev.as_deref() == Some("eth0"));
-        if has_eth0 && !uses_eth0 && nl.link_by_name(ENGINE_DEV).await?.is_none() {
+        let wanted = cfg.links.iter().position(|l| !l.forward.is_empty());
+        // The engine's interface is only renamed when a forward needs it.
+        if wanted.is_some() && needs_engine_rename(nl).await? {
             nl.set_up("eth0", false).await?;
             nl.set_name("eth0", ENGINE_DEV).await?;
             nl.set_up(ENGINE_DEV, true).await?;
             info!("renamed the engine interface eth0 to {ENGINE_DEV}");
         }
-        let wanted = cfg.links.iter().position(|l| !l.forward.is_empty());
         let present = nl.link_by_name(ENGINE_DEV).await?.is_some();
         match (wanted, present) {
             (Some(i), false) => bail!(
@@ -159,7 +164,7 @@ impl Forwarding {
     /// Replaces the whole forward table with `forwards` (empty: removes it).
     pub fn apply(&self, forwards: &[Forward]) {
         let Some(dev) = &self.dev else { return };
-        if let Err(e) = apply_forwards(&self.netns, dev, forwards) {
+        if let Err(e) = off_runtime(|| apply_forwards(&self.netns, dev, forwards)) {
             error!("cannot set port forwards: {e}");
         }
     }

@@ -11,15 +11,17 @@ use conlink_config::{BridgeMode, NetworkConfig};
 use conlink_kernel::{Netem, Netns, Nl, Ovs, TunnelKind};
 use tracing::{debug, info, warn};
 
+use super::blocking::off_runtime;
 use super::forwarding::Forwarding;
 use super::links::OUTER_GROUP;
-use super::namespace::BridgeNamespace;
+use super::namespace::{host_netns_path, BridgeNamespace, Placement};
+use super::ownership::{describe, is_marked, mark, Made};
 
 /// Where conlink builds and which host namespace it may use.
 pub struct InfraOptions<'a> {
     pub in_container: bool,
-    /// Named netns for bridges when running on the host.
-    pub netns_name: &'a str,
+    /// The namespace for bridges (decided, and locked, before anything is touched).
+    pub placement: &'a Placement,
     /// Namespace of *vlan/*vtap parents: a netns path or a PID (default PID 1's).
     pub host_netns: Option<&'a str>,
 }
@@ -31,7 +33,8 @@ pub struct Infrastructure {
     pub nl: Nl,
     /// Namespace holding the parents of *vlan/*vtap links (opened only when needed).
     pub host_nl: Option<Nl>,
-    /// Linux bridges (kernel devices) conlink created or adopted.
+    /// Linux bridges (kernel devices) conlink made (this run, or marked by an earlier
+    /// one): removed at exit. Bridges that existed unmarked are used and kept.
     bridges: Vec<String>,
     /// Interface index of each linux bridge, resolved once at start.
     pub bridge_index: HashMap<String, u32>,
@@ -49,11 +52,9 @@ impl Infrastructure {
             make_proc_sys_writable();
         }
         let host_nl = open_host_namespace(cfg, opts.host_netns).await?;
-        let namespace = BridgeNamespace::select(opts.in_container, opts.netns_name)
+        let namespace = BridgeNamespace::open(opts.placement)
+            .await
             .context("cannot set up conlink's network namespace")?;
-        if let Some(name) = &namespace.created_name {
-            info!(netns = %name, "bridges live in network namespace /run/netns/{name}");
-        }
         let (nl, forwarding) = match Self::open(cfg, &namespace).await {
             Ok(v) => v,
             Err(e) => {
@@ -92,35 +93,66 @@ impl Infrastructure {
 
     /// Bridges, tunnels and forward sources; each recorded as soon as it exists.
     async fn populate(&mut self, cfg: &NetworkConfig) -> Result<()> {
-        self.ovs = start_ovs(cfg, &self.namespace.netns, &self.namespace.label)?;
+        self.ovs = off_runtime(|| start_ovs(cfg, &self.namespace.netns, &self.namespace.label))?;
         for bridge in cfg.bridges.values() {
             match bridge.mode {
-                BridgeMode::Linux => {
-                    let existed = self.nl.link_by_name(&bridge.name).await?.is_some();
-                    self.nl
-                        .create_bridge(&bridge.name)
-                        .await
-                        .with_context(|| format!("creating bridge {}", bridge.name))?;
-                    info!(bridge = %bridge.name, adopted = existed, "bridge ready (linux)");
-                    self.bridges.push(bridge.name.clone());
-                }
+                BridgeMode::Linux => self.linux_bridge(&bridge.name).await?,
                 // Patch "bridges" are pairs of tc redirects set up as their two ports appear.
                 BridgeMode::Patch => info!(bridge = %bridge.name, "bridge ready (patch)"),
                 BridgeMode::Ovs => {
                     let ovs =
                         self.ovs.as_ref().expect("Open vSwitch is started before ovs bridges are created");
-                    ovs.add_bridge(&bridge.name)?;
+                    off_runtime(|| ovs.add_bridge(&bridge.name))?;
                     info!(bridge = %bridge.name, userspace = ovs.userspace, "bridge ready (ovs)");
                     self.ovs_bridges.push(bridge.name.clone());
                 }
                 BridgeMode::Auto => unreachable!("auto is resolved when the config is loaded"),
             }
         }
-        for b in &self.bridges {
-            self.bridge_index.insert(b.clone(), self.nl.index_of(b).await?);
+        for b in cfg.bridges.values().filter(|b| b.mode == BridgeMode::Linux) {
+            self.bridge_index.insert(b.name.clone(), self.nl.index_of(&b.name).await?);
         }
         self.forwarding.add_sources(cfg, &self.nl).await?;
         self.create_tunnels(cfg).await
+    }
+
+    /// Creates (and marks) a linux bridge; one that exists is used, and removed at exit
+    /// only when it carries conlink's mark.
+    async fn linux_bridge(&mut self, name: &str) -> Result<()> {
+        let existing = self.nl.link_by_name(name).await?;
+        self.nl.create_bridge(name).await.with_context(|| format!("creating bridge {name}"))?;
+        let label = &self.namespace.label;
+        let owned = match &existing {
+            None => {
+                self.nl.set_alias(name, &mark(label, Made::Bridge)).await?;
+                true
+            }
+            Some(l) => is_marked(l, label, Made::Bridge),
+        };
+        if owned {
+            self.bridges.push(name.to_string());
+        } else {
+            info!(bridge = %name, "using an existing bridge conlink did not make; it is kept at exit");
+        }
+        info!(bridge = %name, adopted = existing.is_some(), "bridge ready (linux)");
+        Ok(())
+    }
+
+    /// Deletes a tunnel an earlier run left (marked as conlink's tunnel); anything
+    /// else of that name (a bridge, another tunnel of this config, the engine's
+    /// interface) is an error naming the tunnel.
+    async fn clear_tunnel_name(&self, i: usize, name: &str) -> Result<()> {
+        let Some(l) = self.nl.link_by_name(name).await? else { return Ok(()) };
+        if is_marked(&l, &self.namespace.label, Made::Tunnel) && !self.tunnels.iter().any(|t| t == name) {
+            self.nl.delete_link(name).await?;
+            return Ok(());
+        }
+        let what = if self.tunnels.iter().any(|t| t == name) {
+            "another tunnel of this config".to_string()
+        } else {
+            format!("{} conlink did not make", describe(&l))
+        };
+        bail!("/tunnels/{i}: the tunnel's interface {name} already exists in conlink's namespace ({what}); it is not replaced")
     }
 
     async fn create_tunnels(&mut self, cfg: &NetworkConfig) -> Result<()> {
@@ -131,12 +163,13 @@ impl Infrastructure {
             let Some(master) = self.bridge_index.get(&t.bridge).copied() else {
                 bail!("/tunnels/{i}: bridge {} is not a linux bridge conlink created", t.bridge);
             };
-            // Leftovers of an earlier run are replaced, not fatal.
-            nl.delete_link(&name).await?;
+            // Leftovers of an earlier run are replaced, not fatal; nothing else is.
+            self.clear_tunnel_name(i, &name).await?;
             if let Err(e) = nl.create_tunnel(kind, &name, t.vni, t.remote, Some(master), None).await {
                 bail!("/tunnels/{i}: {e}");
             }
             self.tunnels.push(name.clone());
+            nl.set_alias(&name, &mark(&self.namespace.label, Made::Tunnel)).await?;
             if !t.netem.is_empty() {
                 let netem = Netem::parse(&t.netem.join(" ")).map_err(anyhow::Error::msg)?;
                 nl.set_netem(&name, &netem).await.with_context(|| format!("/tunnels/{i}"))?;
@@ -152,11 +185,11 @@ impl Infrastructure {
         self.forwarding.apply(&[]);
         if let Some(ovs) = &self.ovs {
             for b in &self.ovs_bridges {
-                if let Err(e) = ovs.del_bridge(b) {
+                if let Err(e) = off_runtime(|| ovs.del_bridge(b)) {
                     warn!(bridge = %b, "could not remove ovs bridge: {e}");
                 }
             }
-            if let Err(e) = ovs.stop() {
+            if let Err(e) = off_runtime(|| ovs.stop()) {
                 warn!("could not stop Open vSwitch: {e}");
             }
         }
@@ -196,13 +229,7 @@ async fn open_host_namespace(cfg: &NetworkConfig, spec: Option<&str>) -> Result<
     let Some(i) = cfg.links.iter().position(|l| l.link_type.has_host_parent()) else {
         return Ok(None);
     };
-    let path = match spec {
-        Some(s) if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) => {
-            PathBuf::from(format!("/proc/{s}/ns/net"))
-        }
-        Some(s) => PathBuf::from(s),
-        None => PathBuf::from("/proc/1/ns/net"),
-    };
+    let path = host_netns_path(spec);
     let ns = Netns::from_path(&path).with_context(|| {
         format!(
             "cannot open the host network namespace {} needed by link /links/{i} ({}); name another with --host-netns NETNS|PID",

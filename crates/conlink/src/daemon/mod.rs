@@ -4,6 +4,9 @@
 //! | module | job |
 //! | --- | --- |
 //! | `infra` | conlink's namespace, bridges, tunnels, OVS, host namespace; one teardown |
+//! | `namespace` | which namespace holds the bridges, and whether conlink owns it |
+//! | `instance_lock` | one conlink per namespace |
+//! | `ownership` | the marks by which conlink recognises what it made |
 //! | `forwarding` | port forwards (nft table, forward source addresses) |
 //! | `events` | engines: running containers, start/die events, resync |
 //! | `containers` | connect / disconnect one container, its record, its commands |
@@ -11,16 +14,22 @@
 //! | `nodes` | the netns runtime's nodes |
 //! | `state` | what the parts share, and readiness ("All links connected") |
 //! | `tracker` | what was built, per container |
+//! | `blocking` | nft and ovs-vsctl calls off the async runtime |
 //! | `control_server` | `conlink status|netem|link` |
+//! | `control_guard` | the control socket's mode, peer check and limits |
 
+mod blocking;
 mod containers;
+mod control_guard;
 mod control_server;
 mod events;
 mod forwarding;
 mod infra;
+mod instance_lock;
 mod links;
 mod namespace;
 mod nodes;
+mod ownership;
 mod state;
 mod tracker;
 
@@ -32,7 +41,7 @@ use anyhow::{bail, Context as _, Result};
 use conlink_config::NetworkConfig;
 use conlink_kernel::{parse_ethtool_args, Netem};
 use tokio::signal::unix::{signal, SignalKind};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::engine::{own_container_id, NetnsRuntime};
 use events::EngineSockets;
@@ -61,6 +70,11 @@ pub async fn run(cfg: Arc<NetworkConfig>, opts: DaemonOptions) -> Result<()> {
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sigterm = signal(SignalKind::terminate())?;
     let own_id = own_container_id();
+    // Before anything is touched: which namespace, and that no other conlink has it.
+    let placement =
+        namespace::Placement::decide(own_id.is_some(), &opts.netns_name, opts.host_netns.as_deref())?;
+    let lock = instance_lock::acquire(&instance_lock::lock_dir(), placement.label())?;
+    debug!(lock = %lock.path.display(), netns = placement.label(), "instance lock taken");
     // The netns runtime needs no engine; without nodes at least one engine must answer.
     let sockets = EngineSockets { docker: &opts.docker_socket, podman: &opts.podman_socket };
     let engines = events::connect_engines(&sockets, cfg.nodes.is_empty()).await?;
@@ -77,7 +91,7 @@ pub async fn run(cfg: Arc<NetworkConfig>, opts: DaemonOptions) -> Result<()> {
     check_link_settings(&cfg)?;
     let infra_opts = InfraOptions {
         in_container: own_id.is_some(),
-        netns_name: &opts.netns_name,
+        placement: &placement,
         host_netns: opts.host_netns.as_deref(),
     };
     // From here on everything built is removed by `shutdown`, whatever ends the run.

@@ -1,54 +1,223 @@
-//! Which network namespace holds conlink's bridges.
+//! Which network namespace holds conlink's bridges, and whether conlink owns it.
+//!
+//! - In a container conlink uses the container's namespace.
+//! - Started inside a namespace other than the host's (`ip netns exec lab conlink …`),
+//!   it uses that namespace. "Other than the host's": its namespace differs from the
+//!   one `--host-netns` names (default PID 1's), when that one can be read.
+//! - Otherwise it uses `/run/netns/NAME` (`--netns`), never the host namespace itself:
+//!   dockerd's FORWARD DROP policy and bridge-nf-call-iptables would drop bridged frames there.
+//!
+//! conlink removes a namespace at exit only when it made it (this run, or an earlier
+//! one killed before its cleanup: marked on the namespace's `lo`, see `ownership`).
+//! A namespace that existed before is used and kept.
 
-use std::path::Path;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 
-use conlink_kernel::Netns;
-use tracing::warn;
+use anyhow::{Context as _, Result};
+use conlink_kernel::{Netns, Nl, NETNS_RUN_DIR};
+use tracing::{info, warn};
+
+use super::ownership::{is_marked, mark, Made};
+
+/// Longest `--netns` name: it names files (`/run/conlink/NAME.lock`) and marks.
+const MAX_NETNS_NAME: usize = 64;
+
+/// Where the bridges live, decided before anything is touched (the lock is named after it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    /// The namespace conlink runs in (its container's, or the one it was started in).
+    Own { label: String },
+    /// `/run/netns/NAME` on the host.
+    Named { name: String },
+}
+
+impl Placement {
+    pub fn decide(in_container: bool, netns_name: &str, host_spec: Option<&str>) -> Result<Placement> {
+        check_netns_name(netns_name).map_err(|e| anyhow::anyhow!("--netns {netns_name:?}: {e}"))?;
+        if in_container {
+            return Ok(Placement::Own { label: "container".into() });
+        }
+        let current = inode_of(Path::new("/proc/thread-self/ns/net"))
+            .context("cannot read conlink's own network namespace")?;
+        let host = inode_of(&host_netns_path(host_spec)).ok();
+        if !is_non_host(current, host) {
+            return Ok(Placement::Named { name: netns_name.to_string() });
+        }
+        let label = named_netns_with_inode(current).unwrap_or_else(|| format!("netns-{current}"));
+        Ok(Placement::Own { label })
+    }
+
+    /// Names the lock, conlink's marks and per-instance files.
+    pub fn label(&self) -> &str {
+        match self {
+            Placement::Own { label } => label,
+            Placement::Named { name } => name,
+        }
+    }
+}
+
+/// Started in a namespace other than the host's? Unknown host namespace (PID 1's
+/// unreadable): assume the host, as before.
+pub fn is_non_host(current: u64, host: Option<u64>) -> bool {
+    host.is_some_and(|h| h != current)
+}
+
+/// `--netns` names become file names and marks: letters, digits, '.', '_', '-', not
+/// starting with '.', at most 64 bytes.
+pub fn check_netns_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if name.len() > MAX_NETNS_NAME {
+        return Err(format!("is {} bytes long, at most {MAX_NETNS_NAME} are allowed", name.len()));
+    }
+    if name.starts_with('.') {
+        return Err("must not start with '.' (no '.', '..' or hidden names)".into());
+    }
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))) {
+        return Err(format!("contains {c:?}: only letters, digits, '.', '_' and '-' are allowed"));
+    }
+    Ok(())
+}
+
+/// The namespace a `--host-netns` spec names: a PID, a path, or PID 1's.
+pub fn host_netns_path(spec: Option<&str>) -> PathBuf {
+    match spec {
+        Some(s) if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) => {
+            PathBuf::from(format!("/proc/{s}/ns/net"))
+        }
+        Some(s) => PathBuf::from(s),
+        None => PathBuf::from("/proc/1/ns/net"),
+    }
+}
+
+fn inode_of(path: &Path) -> std::io::Result<u64> {
+    Ok(std::fs::metadata(path)?.ino())
+}
+
+/// The `/run/netns` name of the namespace with this inode, if it has one.
+fn named_netns_with_inode(inode: u64) -> Option<String> {
+    std::fs::read_dir(NETNS_RUN_DIR).ok()?.flatten().find_map(|e| {
+        let name = e.file_name().into_string().ok()?;
+        (inode_of(&e.path()).ok()? == inode && check_netns_name(&name).is_ok()).then_some(name)
+    })
+}
 
 /// conlink's own namespace for bridges and outer veth ends.
 pub struct BridgeNamespace {
     pub netns: Netns,
-    /// Set when conlink created `/run/netns/NAME` itself and must remove it on exit.
-    pub created_name: Option<String>,
-    /// Names conlink's per-instance files (e.g. its private Open vSwitch).
+    /// `/run/netns/NAME` when conlink made it and must remove it on exit.
+    pub owned_name: Option<String>,
+    /// Names conlink's marks and per-instance files (e.g. its private Open vSwitch).
     pub label: String,
 }
 
 impl BridgeNamespace {
-    /// In a container conlink uses its own namespace. On the host it uses (or creates)
-    /// `/run/netns/NAME`, never the host namespace: dockerd's FORWARD DROP policy and
-    /// bridge-nf-call-iptables would drop bridged frames there.
-    pub fn select(in_container: bool, name: &str) -> std::io::Result<BridgeNamespace> {
-        if in_container {
-            return Ok(BridgeNamespace {
-                netns: Netns::current()?,
-                created_name: None,
-                label: "container".into(),
-            });
-        }
-        let path = Path::new("/run/netns").join(name);
-        if path.exists() {
-            if let Ok(netns) = Netns::from_path(&path) {
+    pub async fn open(placement: &Placement) -> Result<BridgeNamespace> {
+        let label = placement.label().to_string();
+        let name = match placement {
+            Placement::Own { label } => {
+                info!(netns = %label, "bridges live in the network namespace conlink runs in");
                 return Ok(BridgeNamespace {
-                    netns,
-                    created_name: Some(name.to_string()),
-                    label: name.to_string(),
+                    netns: Netns::current()?,
+                    owned_name: None,
+                    label: label.clone(),
                 });
             }
+            Placement::Named { name } => name,
+        };
+        let path = Path::new(NETNS_RUN_DIR).join(name);
+        let made = if path.exists() {
+            None
+        } else {
+            match Netns::create_named(name) {
+                Ok(ns) => Some(ns),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => None,
+                Err(e) => return Err(e).with_context(|| format!("cannot create network namespace {name}")),
+            }
+        };
+        let (netns, owned) = match made {
+            Some(ns) => {
+                let nl = Nl::connect(&ns).await?;
+                nl.set_alias("lo", &mark(&label, Made::Netns)).await?;
+                (ns, true)
+            }
+            None => {
+                let ns = Netns::from_path(&path)?;
+                let lo = Nl::connect(&ns).await?.link_by_name("lo").await?;
+                // An earlier conlink of this name that was killed before its cleanup.
+                let ours = lo.is_some_and(|l| is_marked(&l, &label, Made::Netns));
+                if !ours {
+                    info!(netns = %name, "using the existing network namespace {}; it is kept at exit", path.display());
+                }
+                (ns, ours)
+            }
+        };
+        if owned {
+            info!(netns = %name, "bridges live in network namespace {} (removed at exit)", path.display());
         }
-        Ok(BridgeNamespace {
-            netns: Netns::create_named(name)?,
-            created_name: Some(name.to_string()),
-            label: name.to_string(),
-        })
+        Ok(BridgeNamespace { netns, owned_name: owned.then(|| name.clone()), label })
     }
 
-    /// Deletes the namespace if conlink created it (taking every interface in it along).
+    /// Deletes the namespace if conlink made it (taking every interface in it along).
     pub fn remove(&self) {
-        if let Some(name) = &self.created_name {
+        if let Some(name) = &self.owned_name {
             if let Err(e) = Netns::delete_named(name) {
                 warn!(netns = %name, "could not remove network namespace: {e}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn netns_names_that_escape_or_confuse_are_refused() {
+        for ok in ["conlink", "lab-1", "a.b_c", "X"] {
+            assert!(check_netns_name(ok).is_ok(), "{ok}");
+        }
+        assert!(check_netns_name(&"n".repeat(64)).is_ok());
+        for (bad, why) in [
+            ("", "empty"),
+            ("..", "'.'"),
+            (".", "'.'"),
+            ("../etc", "'.'"),
+            ("/run/x", "'/'"),
+            ("a/b", "'/'"),
+            ("a b", "' '"),
+            ("a:b", "':'"),
+            ("a\0b", "'\\0'"),
+            ("a\u{1b}[31m", "'\\u{1b}'"),
+            ("%d", "'%'"),
+        ] {
+            let e = check_netns_name(bad).expect_err(bad);
+            assert!(e.contains(why), "{bad:?}: {e}");
+        }
+        assert!(check_netns_name(&"n".repeat(65)).unwrap_err().contains("65 bytes"));
+    }
+
+    #[test]
+    fn non_host_only_when_the_host_namespace_is_known_and_differs() {
+        assert!(!is_non_host(7, Some(7)));
+        assert!(is_non_host(7, Some(8)));
+        assert!(!is_non_host(7, None), "unreadable host namespace: assume the host");
+    }
+
+    #[test]
+    fn host_netns_spec_is_a_pid_a_path_or_pid_1() {
+        assert_eq!(host_netns_path(None), Path::new("/proc/1/ns/net"));
+        assert_eq!(host_netns_path(Some("42")), Path::new("/proc/42/ns/net"));
+        assert_eq!(host_netns_path(Some("/run/netns/h")), Path::new("/run/netns/h"));
+    }
+
+    #[test]
+    fn placement_labels() {
+        assert_eq!(Placement::Own { label: "container".into() }.label(), "container");
+        assert_eq!(Placement::Named { name: "lab".into() }.label(), "lab");
+        let e = Placement::decide(false, "../x", None).unwrap_err().to_string();
+        assert!(e.contains("--netns") && e.contains("../x"), "{e}");
     }
 }

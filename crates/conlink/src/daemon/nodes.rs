@@ -6,6 +6,7 @@ use tracing::{error, info};
 
 use super::containers::{argv_of, connect_and_record, facts_of};
 use super::links::LinkError;
+use super::ownership::{mark, Made};
 use super::state::State;
 use super::tracker::LinkState;
 use crate::engine::{node_id, ContainerInfo, Engine, EngineKind, NetnsRuntime};
@@ -14,7 +15,8 @@ use crate::plan::{commands_for, plan_container};
 /// Creates every node's namespace and links, then starts the nodes' commands (after
 /// all links exist, so a command may talk to any other node at once).
 pub async fn start_nodes(state: &State) -> Result<NetnsRuntime> {
-    let runtime = NetnsRuntime::create(&state.cfg.nodes).await?;
+    let mark = mark(&state.infra.namespace.label, Made::Netns);
+    let runtime = NetnsRuntime::create(&state.cfg.nodes, &mark).await?;
     let nodes: Vec<ContainerInfo> = runtime.list_running().await?;
     for node in &nodes {
         // Nodes are never replicas: no increments, so planning cannot fail.

@@ -31,8 +31,12 @@ pub struct ContainerRecord {
     pub name: String,
     /// Engine the container belongs to (`Netns` for nodes of the netns runtime).
     pub engine: crate::engine::EngineKind,
-    /// Init PID, to reach interfaces that live only inside the container.
+    /// Init PID when connected (for resync's restart check only: the PID is never used
+    /// to reach the container again, it may belong to another process by then).
     pub pid: u32,
+    /// The container's network namespace, opened once at connect and kept: netem,
+    /// up/down and deletes use this handle, never a namespace reopened by PID.
+    pub netns: Option<std::sync::Arc<conlink_kernel::Netns>>,
     pub links: Vec<LinkRecord>,
     /// Interfaces created inside the container only (dummy, *vlan, *vtap).
     pub inner: Vec<String>,
@@ -161,6 +165,7 @@ mod tests {
             name: "c".into(),
             engine: crate::engine::EngineKind::Docker,
             pid: 1,
+            netns: None,
             inner: vec![],
             forwards: vec![],
             links: indexes

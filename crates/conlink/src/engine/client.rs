@@ -13,6 +13,7 @@ use futures::{Stream, StreamExt, TryStreamExt};
 
 use super::convert;
 use super::error::EngineError;
+use super::lines::LineSplitter;
 use super::types::{ContainerInfo, EngineEvent, EngineKind, ExecOutput};
 
 /// Seconds bollard waits for a response head. Streaming bodies (events,
@@ -128,13 +129,34 @@ impl EngineClient {
 
     /// Run `argv` in container `id` (like `docker exec`), wait for it to end
     /// and return its combined stdout+stderr and exit code, also handing each complete output line to
-    /// `on_line` as it arrives (long-running commands such as servers).
+    /// `on_line` as it arrives. Keeps the whole output: for short commands (tests, probes);
+    /// long-running ones go through [`EngineClient::exec_streaming`].
     pub async fn exec_with(
         &self,
         id: &str,
         argv: Vec<String>,
         mut on_line: impl FnMut(&str) + Send,
     ) -> Result<ExecOutput, EngineError> {
+        let mut output = String::new();
+        let exit_code = self
+            .exec_streaming(id, argv, |l| {
+                output.push_str(l);
+                output.push('\n');
+                on_line(l)
+            })
+            .await?;
+        Ok(ExecOutput { exit_code, output })
+    }
+
+    /// Run `argv` in container `id`, handing each output line (stdout and stderr,
+    /// invalid UTF-8 replaced) to `on_line` as it arrives and keeping none of it, so a
+    /// server's endless output costs no memory. Returns the exit code.
+    pub async fn exec_streaming(
+        &self,
+        id: &str,
+        argv: Vec<String>,
+        mut on_line: impl FnMut(&str) + Send,
+    ) -> Result<Option<i64>, EngineError> {
         let api = |call, e| EngineError::api(self.kind, call, Some(id), e);
         let created = self
             .docker
@@ -154,8 +176,7 @@ impl EngineClient {
             .start_exec(&created.id, Some(StartExecOptions { detach: false, ..Default::default() }))
             .await
             .map_err(|e| api("exec start", e))?;
-        let mut output = String::new();
-        let mut partial = String::new();
+        let mut lines = LineSplitter::default();
         match started {
             StartExecResults::Attached { output: mut stream, .. } => {
                 while let Some(chunk) = stream.next().await {
@@ -163,13 +184,7 @@ impl EngineClient {
                         LogOutput::StdOut { message }
                         | LogOutput::StdErr { message }
                         | LogOutput::Console { message } => {
-                            let text = String::from_utf8_lossy(&message);
-                            output.push_str(&text);
-                            partial.push_str(&text);
-                            while let Some(nl) = partial.find('\n') {
-                                on_line(&partial[..nl]);
-                                partial.drain(..=nl);
-                            }
+                            lines.push(&message, &mut on_line);
                         }
                         LogOutput::StdIn { .. } => {}
                     }
@@ -184,11 +199,9 @@ impl EngineClient {
                 })
             }
         }
-        if !partial.is_empty() {
-            on_line(&partial);
-        }
+        lines.finish(&mut on_line);
         let inspected = self.docker.inspect_exec(&created.id).await.map_err(|e| api("exec inspect", e))?;
-        Ok(ExecOutput { exit_code: inspected.exit_code, output })
+        Ok(inspected.exit_code)
     }
 }
 

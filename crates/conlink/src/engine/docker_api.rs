@@ -42,6 +42,11 @@ impl Engine for EngineClient {
         argv: Vec<String>,
         on_line: LineSink,
     ) -> futures::future::BoxFuture<'a, Result<ExecOutput, EngineError>> {
-        EngineClient::exec_with(self, id, argv, on_line).boxed()
+        async move {
+            // Streamed: `commands:` entries may run (and print) for the life of the container.
+            let exit_code = self.exec_streaming(id, argv, on_line).await?;
+            Ok(ExecOutput { exit_code, output: String::new() })
+        }
+        .boxed()
     }
 }

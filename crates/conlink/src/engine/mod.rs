@@ -12,6 +12,7 @@ mod convert;
 mod docker_api;
 mod error;
 mod interface;
+mod lines;
 mod netns_runtime;
 mod own_container;
 mod types;

@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
 use futures::{FutureExt as _, StreamExt as _};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tracing::{info, warn};
 
@@ -17,6 +16,7 @@ use conlink_kernel::{Netns, Nl};
 
 use super::error::EngineError;
 use super::interface::{Engine, EventStream, LineSink};
+use super::lines::stream_lines;
 use super::types::{ContainerInfo, EngineKind, ExecOutput};
 
 /// Tracker id of a node (container ids never contain ':').
@@ -36,13 +36,15 @@ pub struct NetnsRuntime {
 }
 
 impl NetnsRuntime {
-    /// Creates every node's namespace afresh (a leftover of an earlier run is replaced:
-    /// its interfaces belong to links that no longer exist) with loopback up. On
+    /// Creates every node's namespace afresh with loopback up, marking it with `mark`
+    /// (an alias on its `lo`). A leftover carrying the mark (an earlier run of this
+    /// conlink) is replaced: its interfaces belong to links that no longer exist. A
+    /// namespace of that name without the mark is not conlink's and is an error. On
     /// failure the namespaces created so far are removed again.
-    pub async fn create(nodes: &[Node]) -> anyhow::Result<NetnsRuntime> {
+    pub async fn create(nodes: &[Node], mark: &str) -> anyhow::Result<NetnsRuntime> {
         let mut runtime = NetnsRuntime { nodes: Vec::new(), children: Mutex::new(Vec::new()) };
         for node in nodes {
-            match create_node(node).await {
+            match create_node(node, mark).await {
                 Ok(n) => runtime.nodes.push(n),
                 Err(e) => {
                     runtime.stop().await;
@@ -125,11 +127,10 @@ impl NetnsRuntime {
         .flatten()
         {
             let sink = sink.clone();
+            // Read to the end whatever the bytes: a reader that stopped would leave the
+            // command writing into a closed pipe (SIGPIPE).
             tokio::spawn(async move {
-                let mut lines = BufReader::new(stream).lines();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    (sink.lock().unwrap())(&line);
-                }
+                stream_lines(stream, &mut |line: &str| (sink.lock().unwrap())(line)).await;
             });
         }
         self.children.lock().unwrap().push(child);
@@ -137,13 +138,22 @@ impl NetnsRuntime {
     }
 }
 
-async fn create_node(node: &Node) -> anyhow::Result<RunningNode> {
-    if Netns::from_name(&node.name).is_ok() {
+async fn create_node(node: &Node, mark: &str) -> anyhow::Result<RunningNode> {
+    if let Ok(old) = Netns::from_name(&node.name) {
+        let lo = Nl::connect(&old).await?.link_by_name("lo").await?;
+        if lo.and_then(|l| l.alias).as_deref() != Some(mark) {
+            anyhow::bail!(
+                "network namespace /run/netns/{} exists and this conlink did not make it (another conlink's node, \
+                 or made by `ip netns add`); it is left alone: remove it or rename the node",
+                node.name
+            );
+        }
         warn!(node = %node.name, "replacing network namespace left by an earlier run");
         Netns::delete_named(&node.name)?;
     }
     let netns = Netns::create_named(&node.name)?;
     let nl = Nl::connect(&netns).await?;
+    nl.set_alias("lo", mark).await?;
     nl.set_up("lo", true).await?;
     Ok(RunningNode { name: node.name.clone(), netns })
 }

@@ -8,6 +8,7 @@ use ipnet::IpNet;
 use tracing::warn;
 
 use super::types::{kernel_err, unusable, BridgeSide, ContainerSide, LinkError};
+use crate::daemon::blocking::off_runtime;
 use crate::daemon::forwarding::forward_source_for;
 use crate::plan::PlannedLink;
 
@@ -102,7 +103,7 @@ pub(super) fn nat(target: &ContainerSide<'_>, planned: &[PlannedLink]) -> Result
         if nats.len() != planned.iter().filter(|p| p.nat.is_some()).count() {
             return Err(unusable(container, p, "nat needs an ip of the same family on the link"));
         }
-        apply_static_nat(target.ns, &nats).map_err(kernel_err(container, p))?;
+        off_runtime(|| apply_static_nat(target.ns, &nats)).map_err(kernel_err(container, p))?;
     }
     Ok(())
 }

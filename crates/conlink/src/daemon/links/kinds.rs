@@ -1,12 +1,38 @@
 //! One builder per link kind: each creates its interface in the container (replacing
-//! leftovers of an earlier run) and records what it created.
+//! leftovers of an earlier run, but only ones carrying conlink's mark) and records
+//! what it created.
 
 use conlink_config::{BridgeMode, LinkType};
-use conlink_kernel::{ChildKind, ChildLinkRequest, VethRequest};
+use conlink_kernel::{ChildKind, ChildLinkRequest, Nl, VethRequest};
 use tracing::{debug, warn};
 
-use super::types::{kernel_err, unusable, BridgeSide, ContainerSide, Created, LinkError, OUTER_GROUP};
+use super::types::{
+    kernel_err, unusable, BridgeSide, ContainerSide, Created, LinkError, INNER_GROUP, OUTER_GROUP,
+};
+use crate::daemon::blocking::off_runtime;
+use crate::daemon::ownership::describe;
 use crate::plan::PlannedLink;
+
+/// Deletes `dev` in the container when it is a leftover conlink made (its group says so);
+/// anything else of that name (docker's eth0, a user's interface) is an error naming the
+/// link. Ok(false) when there is no such interface.
+async fn replace_inner_leftover(inner: &Nl, container: &str, p: &PlannedLink) -> Result<bool, LinkError> {
+    let kerr = kernel_err(container, p);
+    match inner.link_by_name(&p.dev).await.map_err(&kerr)? {
+        None => Ok(false),
+        Some(l) if l.group == INNER_GROUP => inner.delete_link(&p.dev).await.map_err(&kerr),
+        Some(l) => Err(unusable(
+            container,
+            p,
+            format!(
+                "{} already exists in the container ({}) and conlink did not make it: it is not replaced \
+                 (choose another dev, or give the container network_mode: none)",
+                p.dev,
+                describe(&l)
+            ),
+        )),
+    }
+}
 
 /// A veth pair: the outer end in conlink's namespace (on its bridge), the inner one in the container.
 pub(super) async fn veth(
@@ -35,10 +61,11 @@ pub(super) async fn veth(
     req.master = master;
     req.outer_up = true;
     req.outer_group = Some(OUTER_GROUP);
+    req.inner_group = Some(INNER_GROUP);
     if let Err(e) = side.nl.create_veth_with(&req).await {
         // Leftovers (a restarted container's old outer end, or `dev` still in the
-        // container from an earlier run) are replaced; checking first would cost
-        // every link a round trip.
+        // container from an earlier run) are replaced when they carry conlink's group;
+        // checking first would cost every link a round trip.
         if !e.is_exists() {
             return Err(kerr(e));
         }
@@ -49,8 +76,22 @@ pub(super) async fn veth(
                 format!("outer interface {outer} is already another container's link (give each its own outer-dev)"),
             ));
         }
-        let stale_outer = side.nl.delete_link(outer).await.map_err(&kerr)?;
-        let stale_inner = inner.delete_link(&p.dev).await.map_err(&kerr)?;
+        let stale_outer = match side.nl.link_by_name(outer).await.map_err(&kerr)? {
+            None => false,
+            Some(l) if l.group == OUTER_GROUP => side.nl.delete_link(outer).await.map_err(&kerr)?,
+            Some(l) => {
+                return Err(unusable(
+                    container,
+                    p,
+                    format!(
+                        "outer interface {outer} is {} in conlink's namespace that conlink did not make as a link \
+                         (a bridge, tunnel or engine interface): choose another outer-dev",
+                        describe(&l)
+                    ),
+                ))
+            }
+        };
+        let stale_inner = replace_inner_leftover(inner, container, p).await?;
         if !(stale_outer || stale_inner) {
             return Err(kerr(e));
         }
@@ -60,7 +101,7 @@ pub(super) async fn veth(
     created.push(Created::Outer(outer.to_string()));
     if let (Some(BridgeMode::Ovs), Some(bridge)) = (p.bridge_mode, &p.bridge) {
         let ovs = side.ovs.ok_or_else(|| unusable(container, p, "Open vSwitch is not running"))?;
-        ovs.add_port(bridge, outer).map_err(&kerr)?;
+        off_runtime(|| ovs.add_port(bridge, outer)).map_err(&kerr)?;
     }
     Ok(())
 }
@@ -73,11 +114,11 @@ pub(super) async fn dummy(
 ) -> Result<(), LinkError> {
     let inner = target.nl;
     let kerr = kernel_err(target.name, p);
-    if let Err(e) = inner.create_dummy(&p.dev).await {
-        if !(e.is_exists() && inner.delete_link(&p.dev).await.map_err(&kerr)?) {
+    if let Err(e) = inner.create_dummy_in_group(&p.dev, Some(INNER_GROUP)).await {
+        if !(e.is_exists() && replace_inner_leftover(inner, target.name, p).await?) {
             return Err(kerr(e));
         }
-        inner.create_dummy(&p.dev).await.map_err(&kerr)?;
+        inner.create_dummy_in_group(&p.dev, Some(INNER_GROUP)).await.map_err(&kerr)?;
     }
     created.push(Created::Inner(p.dev.clone()));
     if let Some(mac) = p.mac {
@@ -114,9 +155,10 @@ pub(super) async fn child(
         target_ns: ns,
         mac: p.mac.map(|m| m.0),
         mtu: p.mtu,
+        group: Some(INNER_GROUP),
     };
     if let Err(e) = host.create_child_link(&req).await {
-        if !(e.is_exists() && inner.delete_link(&p.dev).await.map_err(&kerr)?) {
+        if !(e.is_exists() && replace_inner_leftover(inner, container, p).await?) {
             return Err(kerr(e));
         }
         warn!(container, dev = %p.dev, "replaced an interface left by an earlier run");

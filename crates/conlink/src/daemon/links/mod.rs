@@ -13,6 +13,7 @@ use conlink_config::LinkType;
 use conlink_kernel::{Netns, Nl, Ovs};
 use tracing::warn;
 
+use crate::daemon::blocking::off_runtime;
 use crate::plan::PlannedLink;
 use types::ContainerSide;
 pub use types::{BridgeSide, Created, LinkError, OUTER_GROUP};
@@ -73,7 +74,7 @@ pub fn forget_ovs_ports(ovs: Option<&Ovs>, created: &[Created]) {
     let Some(ovs) = ovs else { return };
     for c in created {
         if let Created::Outer(dev) = c {
-            if let Err(e) = ovs.del_port(dev) {
+            if let Err(e) = off_runtime(|| ovs.del_port(dev)) {
                 warn!(dev, "could not remove ovs port: {e}");
             }
         }

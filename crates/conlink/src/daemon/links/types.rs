@@ -7,8 +7,7 @@ use thiserror::Error;
 
 use crate::plan::PlannedLink;
 
-/// Interface group of every outer veth end: one request deletes them all (exit, restart).
-pub const OUTER_GROUP: u32 = 0x636c; // "cl"
+pub use crate::daemon::ownership::{INNER_GROUP, OUTER_GROUP};
 
 /// Why a container's links could not be built. Nothing stays behind when this is returned.
 #[derive(Debug, Error)]
