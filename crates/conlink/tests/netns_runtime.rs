@@ -153,7 +153,8 @@ fn port_forwards_reach_a_node_over_v4_and_v6() {
     let netns = unique("clf");
     let client = unique("clfc");
     let web = unique("fw");
-    let _guard = Namespaces(vec![client.clone()]);
+    // conlink keeps a namespace that existed before it started: the test removes it.
+    let _guard = Namespaces(vec![client.clone(), netns.clone()]);
     ip(&["netns", "add", &netns]);
     ip(&["netns", "add", &client]);
     ip(&[

@@ -3,7 +3,8 @@
 //! - In a container conlink uses the container's namespace.
 //! - Started inside a namespace other than the host's (`ip netns exec lab conlink …`),
 //!   it uses that namespace. "Other than the host's": its namespace differs from the
-//!   one `--host-netns` names (default PID 1's), when that one can be read.
+//!   one `--host-netns` names (default PID 1's) when that can be read, else it is
+//!   one of the named namespaces in `/run/netns`.
 //! - Otherwise it uses `/run/netns/NAME` (`--netns`), never the host namespace itself:
 //!   dockerd's FORWARD DROP policy and bridge-nf-call-iptables would drop bridged frames there.
 //!
@@ -40,12 +41,13 @@ impl Placement {
         }
         let current = inode_of(Path::new("/proc/thread-self/ns/net"))
             .context("cannot read conlink's own network namespace")?;
+        // PID 1's namespace is unreadable under `ip netns exec` (no ptrace access to it).
         let host = inode_of(&host_netns_path(host_spec)).ok();
-        if !is_non_host(current, host) {
+        let named = named_netns_with_inode(current);
+        if !is_non_host(current, host, named.is_some()) {
             return Ok(Placement::Named { name: netns_name.to_string() });
         }
-        let label = named_netns_with_inode(current).unwrap_or_else(|| format!("netns-{current}"));
-        Ok(Placement::Own { label })
+        Ok(Placement::Own { label: named.unwrap_or_else(|| format!("netns-{current}")) })
     }
 
     /// Names the lock, conlink's marks and per-instance files.
@@ -57,10 +59,13 @@ impl Placement {
     }
 }
 
-/// Started in a namespace other than the host's? Unknown host namespace (PID 1's
-/// unreadable): assume the host, as before.
-pub fn is_non_host(current: u64, host: Option<u64>) -> bool {
-    host.is_some_and(|h| h != current)
+/// Started in a namespace other than the host's? It differs from the host namespace
+/// when that is readable; otherwise it is one of `/run/netns`'s named namespaces.
+pub fn is_non_host(current: u64, host: Option<u64>, current_is_named: bool) -> bool {
+    match host {
+        Some(h) => h != current,
+        None => current_is_named,
+    }
 }
 
 /// `--netns` names become file names and marks: letters, digits, '.', '_', '-', not
@@ -201,9 +206,11 @@ mod tests {
 
     #[test]
     fn non_host_only_when_the_host_namespace_is_known_and_differs() {
-        assert!(!is_non_host(7, Some(7)));
-        assert!(is_non_host(7, Some(8)));
-        assert!(!is_non_host(7, None), "unreadable host namespace: assume the host");
+        assert!(!is_non_host(7, Some(7), false));
+        assert!(!is_non_host(7, Some(7), true), "the host namespace bind-mounted under /run/netns is still the host's");
+        assert!(is_non_host(7, Some(8), false));
+        assert!(is_non_host(7, None, true), "unreadable host namespace, but ours is a named one");
+        assert!(!is_non_host(7, None, false), "unknown: assume the host");
     }
 
     #[test]
