@@ -144,7 +144,8 @@ fn a_namespace_bridge_and_interfaces_that_existed_before_are_used_and_kept() {
     }
     let mut c = Cleanup::new("pre");
     let netns = c.netns(&unique("clpre"));
-    let (a, b, bad, lo) = (c.netns(&unique("pa")), c.netns(&unique("pb")), c.netns(&unique("pc")), c.netns(&unique("pd")));
+    let (a, b, bad, lo) =
+        (c.netns(&unique("pa")), c.netns(&unique("pb")), c.netns(&unique("pc")), c.netns(&unique("pd")));
     ip(&["netns", "add", &netns]);
     // What someone else made: a bridge, an "engine" eth0 and another interface.
     ip(&["-n", &netns, "link", "add", "theirs", "type", "bridge"]);
@@ -197,7 +198,21 @@ fn a_tunnel_name_taken_by_someone_else_fails_the_start_and_is_kept() {
     let mut c = Cleanup::new("tun");
     let netns = c.netns(&unique("cltun"));
     ip(&["netns", "add", &netns]);
-    ip(&["-n", &netns, "link", "add", "vxlan-9", "type", "vxlan", "id", "9", "dstport", "4789", "remote", "198.51.100.9"]);
+    ip(&[
+        "-n",
+        &netns,
+        "link",
+        "add",
+        "vxlan-9",
+        "type",
+        "vxlan",
+        "id",
+        "9",
+        "dstport",
+        "4789",
+        "remote",
+        "198.51.100.9",
+    ]);
     let node = c.netns(&unique("tn"));
     let cfg = c.file(
         "net.yaml",
@@ -288,7 +303,10 @@ fn request_as_nobody(sock: &Path) -> (bool, String) {
         .expect("setpriv and socat (scripts/test-env.sh up installs them)");
     child.stdin.take().unwrap().write_all(b"{\"cmd\":\"status\"}\n").unwrap();
     let out = child.wait_with_output().unwrap();
-    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    (
+        out.status.success(),
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+    )
 }
 
 #[test]
@@ -367,4 +385,44 @@ fn node_output_with_invalid_utf8_keeps_streaming() {
     assert!(log.contains("next-line-ok"), "{log}");
     assert!(log.contains("bad \u{fffd}\u{fffd} bytes"), "invalid bytes replaced:\n{log}");
     assert!(conlink.stop().success(), "{}", conlink.log());
+}
+
+#[test]
+fn a_node_namespace_is_replaced_only_when_its_conlink_is_gone() {
+    if !is_root() {
+        say("skipped a_node_namespace_is_replaced_only_when_its_conlink_is_gone: needs root");
+        return;
+    }
+    let mut c = Cleanup::new("node");
+    let node = c.netns(&unique("nd"));
+    let (ns_a, ns_b) = (c.netns(&unique("clnda")), c.netns(&unique("clndb")));
+    let cfg = one_node_config(&c, &node, "s1");
+    let (sock_a, sock_b) = (c.dir.join("a.sock"), c.dir.join("b.sock"));
+
+    // Made by someone else: left alone.
+    ip(&["netns", "add", &node]);
+    let mut b = HostConlink::start(&daemon_args(&cfg, &ns_b, &sock_b), &[]);
+    let (code, log) = wait_exit(&mut b, Duration::from_secs(20));
+    assert_ne!(code, Some(0), "{log}");
+    assert!(log.contains(&format!("/run/netns/{node} exists and conlink did not make it")), "{log}");
+    assert!(netns_exists(&node), "their namespace stays");
+    ip(&["netns", "del", &node]);
+
+    // A node of a running conlink: left alone, and that conlink keeps it.
+    let mut a = HostConlink::start(&daemon_args(&cfg, &ns_a, &sock_a), &[]);
+    a.wait_log("All links connected", Duration::from_secs(20));
+    let mut b = HostConlink::start(&daemon_args(&cfg, &ns_b, &sock_b), &[]);
+    let (code, log) = wait_exit(&mut b, Duration::from_secs(20));
+    assert_ne!(code, Some(0), "{log}");
+    assert!(log.contains(&format!("running for namespace {ns_a} (pid {})", a.child.id())), "{log}");
+    assert!(ip_out(&["-n", &node, "-o", "addr", "show", "dev", "eth0"]).contains("192.0.2.1/24"));
+
+    // Its conlink killed without cleanup: the leftover is replaced.
+    a.child.kill().unwrap();
+    a.child.wait().unwrap();
+    let mut b = HostConlink::start(&daemon_args(&cfg, &ns_b, &sock_b), &[]);
+    let log = b.wait_log("All links connected", Duration::from_secs(20));
+    assert!(log.contains("replacing network namespace left by an earlier run"), "{log}");
+    assert!(b.stop().success(), "{}", b.log());
+    assert!(!netns_exists(&node));
 }

@@ -207,7 +207,10 @@ mod tests {
     #[test]
     fn non_host_only_when_the_host_namespace_is_known_and_differs() {
         assert!(!is_non_host(7, Some(7), false));
-        assert!(!is_non_host(7, Some(7), true), "the host namespace bind-mounted under /run/netns is still the host's");
+        assert!(
+            !is_non_host(7, Some(7), true),
+            "the host namespace bind-mounted under /run/netns is still the host's"
+        );
         assert!(is_non_host(7, Some(8), false));
         assert!(is_non_host(7, None, true), "unreadable host namespace, but ours is a named one");
         assert!(!is_non_host(7, None, false), "unknown: assume the host");

@@ -5,8 +5,10 @@ use anyhow::Result;
 use tracing::{error, info};
 
 use super::containers::{argv_of, connect_and_record, facts_of};
+use super::instance_lock::{acquire, lock_dir, LockError};
 use super::links::LinkError;
-use super::ownership::{mark, Made};
+use super::namespace::check_netns_name;
+use super::ownership::{label_of, mark, Made};
 use super::state::State;
 use super::tracker::LinkState;
 use crate::engine::{node_id, ContainerInfo, Engine, EngineKind, NetnsRuntime};
@@ -15,8 +17,11 @@ use crate::plan::{commands_for, plan_container};
 /// Creates every node's namespace and links, then starts the nodes' commands (after
 /// all links exist, so a command may talk to any other node at once).
 pub async fn start_nodes(state: &State) -> Result<NetnsRuntime> {
-    let mark = mark(&state.infra.namespace.label, Made::Netns);
-    let runtime = NetnsRuntime::create(&state.cfg.nodes, &mark).await?;
+    let own = state.infra.namespace.label.as_str();
+    let runtime = NetnsRuntime::create(&state.cfg.nodes, &mark(own, Made::Netns), &|alias| {
+        may_replace_node(own, alias)
+    })
+    .await?;
     let nodes: Vec<ContainerInfo> = runtime.list_running().await?;
     for node in &nodes {
         // Nodes are never replicas: no increments, so planning cannot fail.
@@ -43,6 +48,27 @@ pub async fn start_nodes(state: &State) -> Result<NetnsRuntime> {
         print_node_summary(state, &nodes);
     }
     Ok(runtime)
+}
+
+/// A node namespace that exists is replaced only when a conlink made it and that
+/// conlink is gone (this one, or one whose lock nobody holds any more).
+fn may_replace_node(own_label: &str, alias: Option<&str>) -> Result<(), String> {
+    let Some(label) = alias.and_then(|a| label_of(a, Made::Netns)) else {
+        return Err("conlink did not make it (`ip netns add`?)".into());
+    };
+    if label == own_label {
+        return Ok(());
+    }
+    if check_netns_name(label).is_err() {
+        return Err(format!("it carries a mark conlink would not make ({label:?})"));
+    }
+    match acquire(&lock_dir(), label) {
+        Ok(_released_at_once) => Ok(()),
+        Err(LockError::Held { holder, .. }) => {
+            Err(format!("it is a node of the conlink running for namespace {label} (pid {holder})"))
+        }
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// What a person trying the netns runtime needs: what is up, and how to get in.

@@ -43,6 +43,11 @@ pub fn mark(label: &str, what: Made) -> String {
     format!("conlink:{label}:{}", what.as_str())
 }
 
+/// The namespace label in a mark of `what` (None: not a conlink mark of that kind).
+pub fn label_of(alias: &str, what: Made) -> Option<&str> {
+    alias.strip_prefix("conlink:")?.strip_suffix(what.as_str())?.strip_suffix(':').filter(|l| !l.is_empty())
+}
+
 /// Whether an existing interface carries conlink's mark for `what`.
 pub fn is_marked(link: &LinkInfo, label: &str, what: Made) -> bool {
     link.alias.as_deref() == Some(mark(label, what).as_str())
@@ -90,6 +95,15 @@ mod tests {
         assert!(!is_marked(&ours, "lab", Made::Tunnel), "a bridge is not a tunnel leftover");
         assert!(!is_marked(&link(Some("bridge"), None), "lab", Made::Bridge));
         assert!(!is_marked(&link(Some("bridge"), Some("conlink:lab:bridge ")), "lab", Made::Bridge));
+    }
+
+    #[test]
+    fn the_label_is_read_back_from_a_mark() {
+        assert_eq!(label_of(&mark("lab", Made::Netns), Made::Netns), Some("lab"));
+        assert_eq!(label_of("conlink:a:b:netns", Made::Netns), Some("a:b"));
+        assert_eq!(label_of(&mark("lab", Made::Bridge), Made::Netns), None);
+        assert_eq!(label_of("conlink::netns", Made::Netns), None);
+        assert_eq!(label_of("lab:netns", Made::Netns), None);
     }
 
     #[test]

@@ -37,14 +37,18 @@ pub struct NetnsRuntime {
 
 impl NetnsRuntime {
     /// Creates every node's namespace afresh with loopback up, marking it with `mark`
-    /// (an alias on its `lo`). A leftover carrying the mark (an earlier run of this
-    /// conlink) is replaced: its interfaces belong to links that no longer exist. A
-    /// namespace of that name without the mark is not conlink's and is an error. On
-    /// failure the namespaces created so far are removed again.
-    pub async fn create(nodes: &[Node], mark: &str) -> anyhow::Result<NetnsRuntime> {
+    /// (an alias on its `lo`). A namespace of that name that exists is replaced only
+    /// when `may_replace` accepts the alias of its `lo` (a leftover of a conlink that is
+    /// gone: its interfaces belong to links that no longer exist); otherwise it is an
+    /// error saying why. On failure the namespaces created so far are removed again.
+    pub async fn create(
+        nodes: &[Node],
+        mark: &str,
+        may_replace: &(dyn Fn(Option<&str>) -> Result<(), String> + Sync),
+    ) -> anyhow::Result<NetnsRuntime> {
         let mut runtime = NetnsRuntime { nodes: Vec::new(), children: Mutex::new(Vec::new()) };
         for node in nodes {
-            match create_node(node, mark).await {
+            match create_node(node, mark, may_replace).await {
                 Ok(n) => runtime.nodes.push(n),
                 Err(e) => {
                     runtime.stop().await;
@@ -138,13 +142,16 @@ impl NetnsRuntime {
     }
 }
 
-async fn create_node(node: &Node, mark: &str) -> anyhow::Result<RunningNode> {
+async fn create_node(
+    node: &Node,
+    mark: &str,
+    may_replace: &(dyn Fn(Option<&str>) -> Result<(), String> + Sync),
+) -> anyhow::Result<RunningNode> {
     if let Ok(old) = Netns::from_name(&node.name) {
         let lo = Nl::connect(&old).await?.link_by_name("lo").await?;
-        if lo.and_then(|l| l.alias).as_deref() != Some(mark) {
+        if let Err(why) = may_replace(lo.and_then(|l| l.alias).as_deref()) {
             anyhow::bail!(
-                "network namespace /run/netns/{} exists and this conlink did not make it (another conlink's node, \
-                 or made by `ip netns add`); it is left alone: remove it or rename the node",
+                "network namespace /run/netns/{} exists and {why}; it is left alone: remove it or rename the node",
                 node.name
             );
         }
