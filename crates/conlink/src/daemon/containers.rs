@@ -208,8 +208,7 @@ async fn pair_patch(state: &State, bridge: &str) {
 
 /// Re-applies every port forward of the connected containers (one atomic nft table).
 fn refresh_forwards(state: &State) {
-    let forwards = state.tracker().forwards();
-    state.infra.forwarding.apply(&forwards);
+    state.infra.forwarding.refresh(|| state.tracker().forwards());
 }
 
 /// Deletes a container's links: outer veth ends in conlink's namespace, and the

@@ -93,6 +93,8 @@ pub struct Forwarding {
     netns: Netns,
     /// Engine interface forwarded ports arrive on, when any link forwards.
     dev: Option<String>,
+    /// Orders refreshes: the last forward list computed is the last one applied.
+    apply_order: std::sync::Mutex<()>,
 }
 
 /// docker's eth0 is there and not yet renamed.
@@ -128,9 +130,9 @@ impl Forwarding {
                         format!("enabling forwarding in conlink's namespace (set `sysctls: {{{key}: 1}}` on the conlink service, or run it privileged)")
                     })?;
                 }
-                Ok(Forwarding { netns, dev: Some(ENGINE_DEV.to_string()) })
+                Ok(Forwarding { netns, dev: Some(ENGINE_DEV.to_string()), apply_order: Default::default() })
             }
-            (None, _) => Ok(Forwarding { netns, dev: None }),
+            (None, _) => Ok(Forwarding { netns, dev: None, apply_order: Default::default() }),
         }
     }
 
@@ -163,10 +165,20 @@ impl Forwarding {
 
     /// Replaces the whole forward table with `forwards` (empty: removes it).
     pub fn apply(&self, forwards: &[Forward]) {
+        self.refresh(|| forwards.to_vec());
+    }
+
+    /// Replaces the forward table with what `current` returns. `current` runs under
+    /// the same lock as the nft call: with containers connecting at once, a list
+    /// computed earlier can never be applied after a newer one.
+    pub fn refresh(&self, current: impl FnOnce() -> Vec<Forward>) {
         let Some(dev) = &self.dev else { return };
-        if let Err(e) = off_runtime(|| apply_forwards(&self.netns, dev, forwards)) {
-            error!("cannot set port forwards: {e}");
-        }
+        off_runtime(|| {
+            let _order = self.apply_order.lock().unwrap_or_else(|e| e.into_inner());
+            if let Err(e) = apply_forwards(&self.netns, dev, &current()) {
+                error!("cannot set port forwards: {e}");
+            }
+        });
     }
 }
 
