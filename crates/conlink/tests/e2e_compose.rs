@@ -157,3 +157,49 @@ services:
     drop(c);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_link_dev_never_replaces_the_engines_own_interface() {
+    if !docker_available("a_link_dev_never_replaces_the_engines_own_interface") {
+        return;
+    }
+    let dir = std::env::temp_dir().join(support::unique("own"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("compose.yaml");
+    // `a` is on compose's default network: docker gave it eth0. `b` asks for eth1.
+    std::fs::write(
+        &file,
+        r#"
+services:
+  a:
+    image: alpine
+    command: sleep 864000
+    x-network:
+      links: [{bridge: s1, dev: eth0, ip: 192.0.2.1/24}]
+  b:
+    image: alpine
+    command: sleep 864000
+    x-network:
+      links: [{bridge: s1, dev: eth1, ip: 192.0.2.2/24}]
+"#,
+    )
+    .unwrap();
+    let c = Compose::new("own", &[&file]);
+    c.ok(&["up", "-d"]);
+    let docker_eth0 = c.ip_addr("a", 1, "eth0");
+    assert!(docker_eth0.contains("inet "), "docker's eth0 has its address: {docker_eth0}");
+    let netns = support::unique("clw");
+    let mut conlink = HostConlink::start(
+        &["--compose-file", file.to_str().unwrap(), "--compose-project", &c.project, "--netns", &netns],
+        &[],
+    );
+    let log = conlink.wait_log("eth0 already exists in the container", CONNECT_TIMEOUT);
+    let name = format!("{}-a-1", c.project);
+    assert!(log.contains(&format!("container {name}, link /links/0")), "the error names the link:\n{log}");
+    c.wait_for_addr("b", 1, "eth1", "192.0.2.2/24");
+    assert_eq!(c.ip_addr("a", 1, "eth0"), docker_eth0, "docker's eth0 is untouched");
+    assert!(conlink.stop().success(), "{}", conlink.log());
+    assert_eq!(c.ip_addr("a", 1, "eth0"), docker_eth0, "and still there after conlink exits");
+    drop(c);
+    let _ = std::fs::remove_dir_all(dir);
+}
