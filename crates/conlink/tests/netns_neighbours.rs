@@ -426,3 +426,61 @@ fn a_node_namespace_is_replaced_only_when_its_conlink_is_gone() {
     assert!(b.stop().success(), "{}", b.log());
     assert!(!netns_exists(&node));
 }
+
+/// utime + stime of a process, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the ")" that ends the command name: state is field 3, utime 14, stime 15.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
+
+#[test]
+fn out_of_descriptors_the_control_socket_backs_off_instead_of_spinning() {
+    if !is_root() {
+        say("skipped out_of_descriptors_the_control_socket_backs_off_instead_of_spinning: needs root");
+        return;
+    }
+    let mut c = Cleanup::new("emf");
+    let node = c.netns(&unique("em"));
+    let netns = c.netns(&unique("clem"));
+    let cfg = one_node_config(&c, &node, "s1");
+    let sock = c.dir.join("c.sock");
+    let mut conlink = HostConlink::start(&daemon_args(&cfg, &netns, &sock), &[]);
+    conlink.wait_log("All links connected", Duration::from_secs(20));
+    let pid = conlink.child.id();
+    let open = std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count();
+    // Room for two more descriptors: the third waiting client makes accept fail (EMFILE).
+    let limit = format!("--nofile={}:4096", open + 2);
+    assert!(Command::new("prlimit").args(["--pid", &pid.to_string(), &limit]).status().unwrap().success());
+    let clients: Vec<_> = (0..6).map(|_| std::os::unix::net::UnixStream::connect(&sock).unwrap()).collect();
+    conlink.wait_log("accept failed", Duration::from_secs(5));
+    let before = cpu_ticks(pid);
+    std::thread::sleep(Duration::from_secs(1));
+    let used = cpu_ticks(pid) - before;
+    let failures = conlink.log().matches("accept failed").count();
+    // Backing off from 10 ms to 1 s: a handful of retries; spinning: thousands.
+    assert!(failures < 50, "{failures} failed accepts logged in about 1 s: the accept loop spins");
+    assert!(used < 50, "the daemon used {used} ticks of CPU in 1 s with accept failing (spinning?)");
+    assert!(Command::new("prlimit")
+        .args(["--pid", &pid.to_string(), "--nofile=4096:4096"])
+        .status()
+        .unwrap()
+        .success());
+    drop(clients);
+    // It serves again once descriptors are back.
+    let start = Instant::now();
+    loop {
+        let out = Command::new(conlink_bin())
+            .args(["--control-socket", sock.to_str().unwrap(), "status", "--json"])
+            .output()
+            .unwrap();
+        if out.status.success() {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "{}", String::from_utf8_lossy(&out.stderr));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(conlink.stop().success(), "{}", conlink.log());
+}

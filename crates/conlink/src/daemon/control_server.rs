@@ -98,6 +98,9 @@ async fn handle(shared: Arc<Shared>, stream: UnixStream, own_uid: u32) {
         }
         Ok(uid) => {
             warn!(uid, "control socket: refused a client that is neither root nor uid {own_uid}");
+            // Read (and drop) its request first: a client still writing would get EPIPE
+            // instead of the reason.
+            let _ = guard::read_request(read, guard::MAX_REQUEST, guard::READ_TIMEOUT).await;
             Reply::Error {
                 message: format!(
                     "permission denied: uid {uid} may not use conlink's control socket (only root and uid {own_uid})"
