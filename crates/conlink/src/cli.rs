@@ -68,7 +68,8 @@ pub struct Cli {
     pub host_netns: Option<String>,
 
     /// When conlink runs on the host (not in a container), the named network namespace
-    /// (/run/netns/NAME) that holds its bridges; created if missing, removed on exit.
+    /// (/run/netns/NAME) that holds its bridges; created if missing (and then removed on
+    /// exit), kept if it existed. Started inside another namespace, conlink uses that one.
     #[arg(global = true, long, value_name = "NAME", env = "CONLINK_NETNS", default_value = "conlink")]
     pub netns: String,
 
