@@ -30,6 +30,12 @@ pub enum Request {
         dev: String,
         up: bool,
     },
+    /// From `conlink-runc` between the runtime's `create` and `start`: build the
+    /// links of container `id` (its process `pid` waits for `start`) now.
+    Prestart {
+        id: String,
+        pid: u32,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,6 +63,10 @@ pub enum Reply {
     Config { config: serde_json::Value },
     Ok,
     Error { message: String },
+    /// Prestart: the container is this daemon's and all its links exist.
+    Claimed { container: String, links: usize },
+    /// Prestart: this daemon has no links for the container (another daemon may).
+    NotMine { reason: String },
 }
 
 /// Sends one request to the daemon listening on `socket`.
@@ -155,6 +165,7 @@ mod tests {
             Request::Netem { container: "h1".into(), dev: "eth0".into(), netem: Some("delay 10ms".into()) },
             Request::Netem { container: "h1".into(), dev: "eth0".into(), netem: None },
             Request::Link { container: "h1".into(), dev: "eth0".into(), up: false },
+            Request::Prestart { id: "c0ffee".into(), pid: 42 },
         ] {
             let s = serde_json::to_string(&req).unwrap();
             assert!(!s.contains('\n'));

@@ -6,3 +6,4 @@ pub mod daemon;
 pub mod engine;
 pub mod graph;
 pub mod plan;
+pub mod prestart;

@@ -1,0 +1,187 @@
+//! `conlink-runc`: an OCI runtime that is the real one (runc, crun) plus one step.
+//! After the real `create` the container's namespaces exist and its process waits
+//! for `start`; the wrapper has conlink build the container's links right then, so
+//! they are all there when the command starts. Every other call is the real runtime's.
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use super::claim::{ask_socket, claim, ClaimOptions, DEFAULT_SOCKET_DIR, DEFAULT_TIMEOUT, FALLBACK};
+use super::runc_args::{CreateCall, RuncCall};
+
+/// Runs one runtime call; returns the exit code (or does not return: exec).
+pub fn run(argv0: &str, args: Vec<String>) -> i32 {
+    let real = match real_runtime(argv0) {
+        Ok(p) => p,
+        Err(e) => return fail(&RuncCall::parse(&args), &e),
+    };
+    let call = RuncCall::parse(&args);
+    let Some(create) = call.create() else {
+        let e = Command::new(&real).args(&args).exec();
+        return fail(&call, &format!("cannot run {}: {e}", real.display()));
+    };
+    if let Some(why) = rootless_reason(&call) {
+        return fail(&call, &format!("before-start links need a rootful engine, but {why}; {FALLBACK}"));
+    }
+    let t0 = Instant::now();
+    match Command::new(&real).args(&args).status() {
+        Ok(s) if s.success() => {}
+        Ok(s) => return s.code().unwrap_or(1),
+        Err(e) => return fail(&call, &format!("cannot run {}: {e}", real.display())),
+    }
+    match connect(&create) {
+        Ok(msg) => {
+            debug_line(&format!("{msg} ({} ms after create began)", t0.elapsed().as_millis()));
+            0
+        }
+        Err(e) => {
+            // The container must not start without its links: undo the create.
+            let _ = Command::new(&real).args(&call.global).args(["delete", "--force", &create.id]).status();
+            fail(&call, &e)
+        }
+    }
+}
+
+fn connect(create: &CreateCall) -> Result<String, String> {
+    let pid = read_pid(&create.pid_file)?;
+    let opts = ClaimOptions {
+        socket_dir: std::env::var_os("CONLINK_SOCKET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_SOCKET_DIR)),
+        timeout: std::env::var("CONLINK_PRESTART_TIMEOUT")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_TIMEOUT),
+        retry: Duration::from_millis(200),
+    };
+    let per_call = Duration::from_secs(60);
+    let claimed = claim(&opts, &create.id, pid, &mut |s, r| ask_socket(s, r, per_call)).map_err(|e| e.to_string())?;
+    Ok(format!("{} links of {} built by {}", claimed.links, claimed.container, claimed.socket.display()))
+}
+
+fn read_pid(file: &Path) -> Result<u32, String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read the PID file {}: {e}", file.display()))?;
+    text.trim().parse().map_err(|_| format!("the PID file {} holds {text:?}, not a PID", file.display()))
+}
+
+/// The runtime this wrapper stands for: `CONLINK_RUNC`, else the name after
+/// `conlink-` in our own name (`conlink-crun` → crun), else runc; never ourselves.
+fn real_runtime(argv0: &str) -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os("CONLINK_RUNC") {
+        return Ok(PathBuf::from(p));
+    }
+    let own_name = Path::new(argv0).file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let name = own_name.strip_prefix("conlink-").filter(|n| !n.is_empty()).unwrap_or("runc");
+    let me = std::env::current_exe().ok().and_then(|p| p.canonicalize().ok());
+    let path = std::env::var("PATH").unwrap_or_default();
+    path.split(':')
+        .chain(["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"])
+        .filter(|d| !d.is_empty())
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file() && p.canonicalize().ok() != me)
+        .ok_or_else(|| format!("cannot find the real runtime {name:?} in PATH (set CONLINK_RUNC to its path)"))
+}
+
+/// Why this runtime call belongs to a rootless engine, which conlink cannot reach.
+fn rootless_reason(call: &RuncCall) -> Option<String> {
+    if call.global_value("--rootless").is_some_and(|v| v == "true") {
+        return Some("the engine runs the container rootless (--rootless true)".into());
+    }
+    let map = std::fs::read_to_string("/proc/self/uid_map").ok()?;
+    user_namespace_mapping(&map).map(|m| format!("the runtime runs in a user namespace (uid_map {m:?}: rootless engine)"))
+}
+
+/// Some(mapping) unless `uid_map` is the initial namespace's identity map.
+fn user_namespace_mapping(uid_map: &str) -> Option<String> {
+    let fields: Vec<&str> = uid_map.split_whitespace().collect();
+    (fields != ["0", "0", "4294967295"]).then(|| fields.join(" "))
+}
+
+/// Reports an error where the engine shows it: on stderr (podman) and in the
+/// runtime's JSON log (containerd's shim shows its last error to `docker run`).
+fn fail(call: &RuncCall, message: &str) -> i32 {
+    let text = format!("conlink-runc: {message}");
+    eprintln!("{text}");
+    if let Some(log) = call.global_value("--log") {
+        let line = if call.global_value("--log-format") == Some("json") {
+            serde_json::json!({"level": "error", "msg": text, "time": now_rfc3339ish()}).to_string()
+        } else {
+            text.clone()
+        };
+        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(log) {
+            use std::io::Write;
+            let _ = writeln!(f, "{line}");
+        }
+    }
+    1
+}
+
+fn debug_line(msg: &str) {
+    if std::env::var_os("CONLINK_RUNC_DEBUG").is_some() {
+        eprintln!("conlink-runc: {msg}");
+    }
+}
+
+/// Seconds since the epoch: runc's log readers only need a present `time` field.
+fn now_rfc3339ish() -> String {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    format!("{}.{:09}", d.as_secs(), d.subsec_nanos())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_uid_map_is_not_a_user_namespace() {
+        assert_eq!(user_namespace_mapping("         0          0 4294967295\n"), None);
+        assert_eq!(user_namespace_mapping("0 1000 1\n1 100000 65536\n").as_deref(), Some("0 1000 1 1 100000 65536"));
+    }
+
+    #[test]
+    fn rootless_flag_is_detected() {
+        let call = RuncCall::parse(&["--rootless".into(), "true".into(), "create".into()]);
+        assert!(rootless_reason(&call).unwrap().contains("rootless"));
+    }
+
+    #[test]
+    fn the_real_runtime_is_named_after_us_and_never_ourselves() {
+        // This test binary is not runc; whatever is found must not be the test binary.
+        if let Ok(p) = real_runtime("/usr/local/bin/conlink-runc") {
+            assert_eq!(p.file_name().unwrap(), "runc");
+        }
+        let e = real_runtime("conlink-no-such-runtime-d16").unwrap_err();
+        assert!(e.contains("\"no-such-runtime-d16\"") && e.contains("CONLINK_RUNC"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_or_bad_pid_file_is_named() {
+        let e = read_pid(Path::new("/nonexistent/init.pid")).unwrap_err();
+        assert!(e.contains("/nonexistent/init.pid"), "{e}");
+        let f = std::env::temp_dir().join(format!("conlink-pid-{}", std::process::id()));
+        std::fs::write(&f, "12x").unwrap();
+        assert!(read_pid(&f).unwrap_err().contains("not a PID"));
+        std::fs::write(&f, "123\n").unwrap();
+        assert_eq!(read_pid(&f), Ok(123));
+        let _ = std::fs::remove_file(f);
+    }
+
+    #[test]
+    fn failures_reach_the_json_log_the_shim_reads() {
+        let log = std::env::temp_dir().join(format!("conlink-runc-log-{}.json", std::process::id()));
+        let _ = std::fs::remove_file(&log);
+        let args: Vec<String> = ["--log", log.to_str().unwrap(), "--log-format", "json", "create"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(fail(&RuncCall::parse(&args), "no daemon"), 1);
+        let line = std::fs::read_to_string(&log).unwrap();
+        let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+        assert_eq!(v["level"], "error");
+        assert_eq!(v["msg"], "conlink-runc: no daemon");
+        let _ = std::fs::remove_file(log);
+    }
+}
