@@ -59,14 +59,26 @@ pub struct LinkStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "kebab-case")]
 pub enum Reply {
-    Status { all_connected: bool, links: Vec<LinkStatus> },
-    Config { config: serde_json::Value },
+    Status {
+        all_connected: bool,
+        links: Vec<LinkStatus>,
+    },
+    Config {
+        config: serde_json::Value,
+    },
     Ok,
-    Error { message: String },
+    Error {
+        message: String,
+    },
     /// Prestart: the container is this daemon's and all its links exist.
-    Claimed { container: String, links: usize },
+    Claimed {
+        container: String,
+        links: usize,
+    },
     /// Prestart: this daemon has no links for the container (another daemon may).
-    NotMine { reason: String },
+    NotMine {
+        reason: String,
+    },
 }
 
 /// Sends one request to the daemon listening on `socket`.

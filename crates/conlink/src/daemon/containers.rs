@@ -30,6 +30,7 @@ pub fn facts_of(c: &ContainerInfo) -> ContainerFacts {
 
 /// Connects a started container in the background; it stops counting as pending when done.
 pub fn spawn_start(state: Arc<State>, engine: Arc<dyn Engine>, info: ContainerInfo) {
+    state.known.remember(&info);
     tokio::spawn(async move {
         let id = info.id.clone();
         handle_start(state.clone(), engine, info).await;
@@ -61,28 +62,48 @@ async fn handle_start(state: Arc<State>, engine: Arc<dyn Engine>, c: ContainerIn
     };
     let lock = state.lock_for(&c.id);
     let _guard = lock.lock().await;
+    if built_before_start(&state, &c.id, pid) {
+        debug!(container = %c.name, "links were built before start");
+    } else if !connect_started(&state, &engine, &c, pid, &planned).await {
+        return;
+    }
+    for command in commands {
+        tokio::spawn(run_command(engine.clone(), c.id.clone(), c.name.clone(), command));
+    }
+}
+
+/// True when conlink-runc had this very incarnation (same PID) connected before it started.
+fn built_before_start(state: &State, id: &str, pid: u32) -> bool {
+    state
+        .tracker()
+        .containers()
+        .any(|(i, r)| i == id && r.pid == pid && r.links.iter().all(|l| l.state == LinkState::Connected))
+}
+
+/// Connects a running container (or one conlink-runc holds before its start); true
+/// when all its links are up.
+pub(super) async fn connect_started(
+    state: &State,
+    engine: &Arc<dyn Engine>,
+    c: &ContainerInfo,
+    pid: u32,
+    planned: &[PlannedLink],
+) -> bool {
     // A restarted container arrives here again: drop what the previous incarnation had.
     let previous = state.tracker().remove_container(&c.id);
     if let Some(old) = previous {
-        remove_container_links(&state, &old).await;
+        remove_container_links(state, &old).await;
     }
     let taken = state.tracker().forwards();
-    if let Some(f) = clashing_forward(&forward_rules(&planned), &taken) {
+    if let Some(f) = clashing_forward(&forward_rules(planned), &taken) {
         error!(container = %c.name, "cannot connect: conlink port {}/{:?} is already forwarded to another container", f.port, f.proto);
-        return;
+        return false;
     }
-    let ns = engine.namespace(&c).map_err(|source| LinkError::Namespace {
-        container: c.name.clone(),
-        pid,
-        source,
-    });
-    let ok = connect_and_record(&state, c.engine, &c.id, &c.name, pid, ns, &planned).await;
+    let ns =
+        engine.namespace(c).map_err(|source| LinkError::Namespace { container: c.name.clone(), pid, source });
+    let ok = connect_and_record(state, c.engine, &c.id, &c.name, pid, ns, planned).await;
     state.announce_if_ready();
-    if ok {
-        for command in commands {
-            tokio::spawn(run_command(engine.clone(), c.id.clone(), c.name.clone(), command));
-        }
-    }
+    ok
 }
 
 /// Builds the planned links in `ns` and records the outcome; true when all are up.
@@ -213,7 +234,7 @@ fn refresh_forwards(state: &State) {
 
 /// Deletes a container's links: outer veth ends in conlink's namespace, and the
 /// interfaces that live only inside the container when it still exists.
-async fn remove_container_links(state: &State, old: &ContainerRecord) {
+pub(super) async fn remove_container_links(state: &State, old: &ContainerRecord) {
     let mut created: Vec<Created> =
         old.links.iter().filter_map(|l| l.outer.clone()).map(Created::Outer).collect();
     // The handle kept at connect: a PID may name another process's namespace by now.
@@ -244,6 +265,13 @@ async fn run_command(engine: Arc<dyn Engine>, id: String, name: String, command:
 pub async fn handle_die(state: Arc<State>, id: String) {
     let lock = state.lock_for(&id);
     let _guard = lock.lock().await;
+    // The die of an earlier incarnation can arrive after conlink-runc connected the next
+    // one (a restart): the links of a process that still runs stay.
+    let stale = state.tracker().containers().any(|(i, r)| *i == id && super::prestart::process_alive(r.pid));
+    if stale {
+        debug!(container = %id, "die of an earlier incarnation: links kept");
+        return;
+    }
     let removed = state.tracker().remove_container(&id);
     let Some(old) = removed else { return };
     // The container's namespace is usually gone already, taking the veth pairs with it;

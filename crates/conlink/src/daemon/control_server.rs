@@ -21,6 +21,13 @@ pub trait ControlBackend: Send + Sync + 'static {
     /// Held briefly, never across an await.
     fn tracker(&self) -> MutexGuard<'_, Tracker>;
     fn bridge_nl(&self) -> &Nl;
+    /// Builds a just-created container's links before it starts (from conlink-runc).
+    fn prestart(&self, id: String, pid: u32) -> futures::future::BoxFuture<'_, Reply> {
+        let _ = pid;
+        Box::pin(async move {
+            Reply::NotMine { reason: format!("this daemon builds no links before start ({id})") }
+        })
+    }
 }
 
 type Shared = dyn ControlBackend;
@@ -128,6 +135,7 @@ async fn answer(shared: &Shared, req: Request) -> Reply {
             Ok(()) => Reply::Ok,
             Err(message) => Reply::Error { message },
         },
+        Request::Prestart { id, pid } => shared.prestart(id, pid).await,
     }
 }
 

@@ -95,6 +95,10 @@ pub async fn follow_engines(
         tokio::spawn(watch_engine(engine.clone(), tx.clone()));
     }
     drop(tx);
+    {
+        let state = state.clone();
+        tokio::spawn(async move { state.known.learn_all().await });
+    }
     for engine in engines {
         let running =
             engine.list_running().await.with_context(|| format!("listing {} containers", engine.kind()))?;
@@ -135,6 +139,9 @@ pub async fn follow_engines(
                             }
                         }
                     });
+                }
+                Some(EngineMsg::Event(kind, EngineEvent::Create { id, name, labels })) => {
+                    state.known.remember(&ContainerInfo { id, name, pid: None, running: false, labels, engine: kind });
                 }
                 Some(EngineMsg::Event(_, EngineEvent::Die { id })) => {
                     tokio::spawn(handle_die(state.clone(), id));

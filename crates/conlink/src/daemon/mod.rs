@@ -30,6 +30,7 @@ mod links;
 mod namespace;
 mod nodes;
 mod ownership;
+mod prestart;
 mod state;
 mod tracker;
 
@@ -96,7 +97,8 @@ pub async fn run(cfg: Arc<NetworkConfig>, opts: DaemonOptions) -> Result<()> {
     };
     // From here on everything built is removed by `shutdown`, whatever ends the run.
     let infra = Infrastructure::build(&cfg, &infra_opts).await?;
-    let state = Arc::new(State::new(cfg.clone(), scope, infra, started));
+    let known = prestart::KnownContainers::new(engines.clone());
+    let state = Arc::new(State::new(cfg.clone(), scope, infra, known, started));
     let mut nodes = None;
     let outcome = async {
         let control = control_server::serve(state.clone(), &opts.control_socket)

@@ -11,6 +11,7 @@ use tracing::info;
 
 use super::control_server::ControlBackend;
 use super::infra::Infrastructure;
+use super::prestart::KnownContainers;
 use super::tracker::Tracker;
 use crate::plan::ProjectScope;
 
@@ -23,6 +24,8 @@ pub struct State {
     pub scope: ProjectScope,
     /// conlink's namespace, bridges, tunnels, OVS, host namespace and port forwarding.
     pub infra: Infrastructure,
+    /// Names and labels of containers seen, for before-start requests.
+    pub known: KnownContainers,
     tracker: Mutex<Tracker>,
     /// Bounds how many containers are connected at once.
     pub connect_slots: tokio::sync::Semaphore,
@@ -36,12 +39,14 @@ impl State {
         cfg: Arc<NetworkConfig>,
         scope: ProjectScope,
         infra: Infrastructure,
+        known: KnownContainers,
         started: Instant,
     ) -> State {
         State {
             cfg,
             scope,
             infra,
+            known,
             tracker: Mutex::new(Tracker::default()),
             connect_slots: tokio::sync::Semaphore::new(CONNECT_SLOTS),
             container_locks: Mutex::new(HashMap::new()),
@@ -84,5 +89,9 @@ impl ControlBackend for State {
 
     fn bridge_nl(&self) -> &Nl {
         &self.infra.nl
+    }
+
+    fn prestart(&self, id: String, pid: u32) -> futures::future::BoxFuture<'_, crate::control::Reply> {
+        Box::pin(super::prestart::answer(self, id, pid))
     }
 }

@@ -89,6 +89,23 @@ impl EngineClient {
         Ok(out)
     }
 
+    /// Every container, running or not, as the list call has it (name, labels, no
+    /// PID); `id` narrows it to one. Docker answers this while it is starting that very
+    /// container (inspect waits for the start to end); Podman waits either way.
+    pub async fn list_all(&self, id: Option<&str>) -> Result<Vec<ContainerInfo>, EngineError> {
+        let mut filters: HashMap<&str, Vec<&str>> = HashMap::new();
+        if let Some(id) = id {
+            filters.insert("id", vec![id]);
+        }
+        let opts = ListContainersOptionsBuilder::new().all(true).filters(&filters).build();
+        let summaries = self
+            .docker
+            .list_containers(Some(opts))
+            .await
+            .map_err(|e| EngineError::api(self.kind, "list containers", id, e))?;
+        Ok(summaries.into_iter().filter_map(|s| convert::listed_container(self.kind, s)).collect())
+    }
+
     /// Inspect one container by id or name.
     pub async fn inspect(&self, id: &str) -> Result<ContainerInfo, EngineError> {
         let resp = self
@@ -117,7 +134,7 @@ impl EngineClient {
         // Podman names the die event differently internally; filter its
         // actions client-side only, so no event is lost to a name mismatch.
         if self.kind == EngineKind::Docker {
-            filters.insert("event", vec!["start", "die"]);
+            filters.insert("event", vec!["create", "start", "die"]);
         }
         let opts = EventsOptionsBuilder::new().since(&unix_now()).filters(&filters).build();
         let kind = self.kind;

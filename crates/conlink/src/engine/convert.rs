@@ -33,8 +33,41 @@ pub(crate) fn engine_event(msg: &EventMessage) -> Option<EngineEvent> {
     match msg.action.as_deref()? {
         "start" => Some(EngineEvent::Start { id }),
         "die" | "died" => Some(EngineEvent::Die { id }),
+        "create" => {
+            let mut labels = msg.actor.as_ref()?.attributes.clone().unwrap_or_default();
+            let name = labels.remove("name").unwrap_or_default();
+            // Docker and Podman put the labels among these; the rest is not a label.
+            for key in EVENT_ATTRIBUTES_NOT_LABELS {
+                labels.remove(*key);
+            }
+            Some(EngineEvent::Create { id, name, labels })
+        }
         _ => None,
     }
+}
+
+const EVENT_ATTRIBUTES_NOT_LABELS: &[&str] = &["image", "podId", "containerExitCode"];
+
+/// A container of a list answer (name and labels; the list carries no PID).
+pub(crate) fn listed_container(
+    kind: EngineKind,
+    s: bollard::models::ContainerSummary,
+) -> Option<ContainerInfo> {
+    let id = s.id.filter(|id| !id.is_empty())?;
+    let name = s
+        .names
+        .unwrap_or_default()
+        .first()
+        .map(|n| n.trim_start_matches('/').to_string())
+        .unwrap_or_default();
+    Some(ContainerInfo {
+        id,
+        name,
+        pid: None,
+        running: false,
+        labels: s.labels.unwrap_or_default(),
+        engine: kind,
+    })
 }
 
 #[cfg(test)]

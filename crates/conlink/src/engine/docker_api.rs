@@ -32,6 +32,19 @@ impl Engine for EngineClient {
         EngineClient::events(self).boxed()
     }
 
+    fn list_all<'a>(
+        &'a self,
+        id: Option<&'a str>,
+        while_starting: bool,
+    ) -> Option<futures::future::BoxFuture<'a, Result<Vec<ContainerInfo>, EngineError>>> {
+        // Podman's list takes each container's lock, which it holds while the runtime
+        // (conlink-runc) creates the container: asking then would wait for ever.
+        if while_starting && self.kind() == EngineKind::Podman {
+            return None;
+        }
+        Some(EngineClient::list_all(self, id).boxed())
+    }
+
     fn namespace(&self, container: &ContainerInfo) -> std::io::Result<Netns> {
         Netns::from_pid(container.pid.unwrap_or(0))
     }

@@ -31,6 +31,18 @@ pub trait Engine: Send + Sync + 'static {
 
     fn events(&self) -> EventStream;
 
+    /// Every container, running or not, with name and labels (no PID); `id` narrows
+    /// it to one. For before-start links: `while_starting` says the engine is starting
+    /// that container right now; None when the engine cannot be asked then (Podman
+    /// holds the container's lock), so its create event must be waited for.
+    fn list_all<'a>(
+        &'a self,
+        _id: Option<&'a str>,
+        _while_starting: bool,
+    ) -> Option<BoxFuture<'a, Result<Vec<ContainerInfo>, EngineError>>> {
+        Some(Box::pin(futures::future::ready(Ok(Vec::new()))))
+    }
+
     /// The container's network namespace (from its init PID, or a named netns).
     fn namespace(&self, container: &ContainerInfo) -> std::io::Result<Netns>;
 

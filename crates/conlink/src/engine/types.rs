@@ -91,14 +91,25 @@ impl ContainerInfo {
 /// Container lifecycle events conlink reacts to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EngineEvent {
-    Start { id: String },
-    Die { id: String },
+    Start {
+        id: String,
+    },
+    Die {
+        id: String,
+    },
+    /// A container was created (not started): its name and labels, remembered for
+    /// before-start links, where the engine cannot be asked while it starts the container.
+    Create {
+        id: String,
+        name: String,
+        labels: HashMap<String, String>,
+    },
 }
 
 impl EngineEvent {
     pub fn id(&self) -> &str {
         match self {
-            EngineEvent::Start { id } | EngineEvent::Die { id } => id,
+            EngineEvent::Start { id } | EngineEvent::Die { id } | EngineEvent::Create { id, .. } => id,
         }
     }
 }

@@ -19,7 +19,8 @@ pub const DEFAULT_SOCKET_DIR: &str = "/run/conlink";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How the event-driven default is reached, for every error that gives up.
-pub const FALLBACK: &str = "or drop the conlink runtime (`runtime: conlink` in compose, `--runtime` for podman) \
+pub const FALLBACK: &str =
+    "or drop the conlink runtime (`runtime: conlink` in compose, `--runtime` for podman) \
      to use conlink's default event mode: links are added just after the container starts, \
      and its command should wait for them (`wait -i DEV -- CMD`)";
 
@@ -131,7 +132,8 @@ mod tests {
     use std::collections::HashMap;
 
     fn dir_with(names: &[&str]) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("conlink-claim-{}-{}", std::process::id(), names.join("-")));
+        let d =
+            std::env::temp_dir().join(format!("conlink-claim-{}-{}", std::process::id(), names.join("-")));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
         for n in names {
@@ -221,7 +223,8 @@ mod tests {
 
     #[test]
     fn ask_socket_reports_an_absent_daemon() {
-        let e = ask_socket(Path::new("/nonexistent/x.sock"), &Request::Status, Duration::from_secs(1)).unwrap_err();
+        let e = ask_socket(Path::new("/nonexistent/x.sock"), &Request::Status, Duration::from_secs(1))
+            .unwrap_err();
         assert!(e.starts_with("unreachable"), "{e}");
     }
 }

@@ -75,7 +75,9 @@ impl RuncCall {
         }
         let id = positional.into_iter().next()?;
         let pid_file = PathBuf::from(option_value(&self.rest, "--pid-file")?);
-        let bundle = option_value(&self.rest, "--bundle").or_else(|| option_value(&self.rest, "-b")).map(PathBuf::from);
+        let bundle = option_value(&self.rest, "--bundle")
+            .or_else(|| option_value(&self.rest, "-b"))
+            .map(PathBuf::from);
         Some(CreateCall { id, pid_file, bundle })
     }
 }
@@ -113,7 +115,10 @@ mod tests {
             "--root /run/docker/runtime-runc/moby --log /x/log.json --log-format json create \
              --bundle /x/b --pid-file /x/init.pid c0ffee",
         ));
-        assert_eq!(c.global, args("--root /run/docker/runtime-runc/moby --log /x/log.json --log-format json"));
+        assert_eq!(
+            c.global,
+            args("--root /run/docker/runtime-runc/moby --log /x/log.json --log-format json")
+        );
         assert_eq!(c.global_value("--log"), Some("/x/log.json"));
         assert_eq!(c.global_value("--log-format"), Some("json"));
         assert_eq!(
@@ -139,7 +144,9 @@ mod tests {
 
     #[test]
     fn equals_forms_and_flags_between_options() {
-        let c = RuncCall::parse(&args("--root=/r --debug create --no-pivot -b /b --pid-file=/p.pid --preserve-fds 2 id1"));
+        let c = RuncCall::parse(&args(
+            "--root=/r --debug create --no-pivot -b /b --pid-file=/p.pid --preserve-fds 2 id1",
+        ));
         assert_eq!(c.global, args("--root=/r --debug"));
         assert_eq!(c.global_value("--root"), Some("/r"));
         let cr = c.create().unwrap();

@@ -35,7 +35,8 @@ pub fn parse_args(args: &[String]) -> Result<SetupOptions, String> {
     let mut o = SetupOptions::default();
     let mut it = args.iter().peekable();
     while let Some(a) = it.next() {
-        let mut value = |name: &str| it.next().cloned().ok_or_else(|| format!("{name} needs a value; {USAGE}"));
+        let mut value =
+            |name: &str| it.next().cloned().ok_or_else(|| format!("{name} needs a value; {USAGE}"));
         match a.as_str() {
             "--path" => o.install_path = value("--path")?.into(),
             "--name" => o.runtime_name = value("--name")?,
@@ -67,7 +68,9 @@ pub fn merge_docker_config(existing: Option<&str>, name: &str, path: &Path) -> R
         None => Map::new(),
     };
     let runtimes = root.entry("runtimes").or_insert_with(|| Value::Object(Map::new()));
-    let Value::Object(runtimes) = runtimes else { return Err("has a \"runtimes\" that is not an object".into()) };
+    let Value::Object(runtimes) = runtimes else {
+        return Err("has a \"runtimes\" that is not an object".into());
+    };
     runtimes.insert(name.to_string(), serde_json::json!({ "path": path.display().to_string() }));
     let mut out = serde_json::to_string_pretty(&Value::Object(root)).expect("JSON serialises");
     out.push('\n');
@@ -76,7 +79,10 @@ pub fn merge_docker_config(existing: Option<&str>, name: &str, path: &Path) -> R
 
 /// A containers.conf drop-in naming the wrapper as a Podman runtime.
 pub fn podman_dropin(name: &str, path: &Path) -> String {
-    format!("# written by `conlink-runc setup`: before-start links\n[engine.runtimes]\n{name} = [\"{}\"]\n", path.display())
+    format!(
+        "# written by `conlink-runc setup`: before-start links\n[engine.runtimes]\n{name} = [\"{}\"]\n",
+        path.display()
+    )
 }
 
 /// Performs the set-up; returns what was done, line by line.
@@ -146,28 +152,41 @@ mod tests {
     #[test]
     fn docker_config_keeps_other_settings_and_runtimes() {
         let before = r#"{"log-level": "warn", "runtimes": {"kata": {"path": "/opt/kata"}}}"#;
-        let out = merge_docker_config(Some(before), "conlink", Path::new("/usr/local/bin/conlink-runc")).unwrap();
+        let out =
+            merge_docker_config(Some(before), "conlink", Path::new("/usr/local/bin/conlink-runc")).unwrap();
         let v: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["log-level"], "warn");
         assert_eq!(v["runtimes"]["kata"]["path"], "/opt/kata");
         assert_eq!(v["runtimes"]["conlink"]["path"], "/usr/local/bin/conlink-runc");
         // Idempotent: a second run changes nothing.
-        assert_eq!(merge_docker_config(Some(&out), "conlink", Path::new("/usr/local/bin/conlink-runc")).unwrap(), out);
+        assert_eq!(
+            merge_docker_config(Some(&out), "conlink", Path::new("/usr/local/bin/conlink-runc")).unwrap(),
+            out
+        );
     }
 
     #[test]
     fn absent_or_empty_docker_config_is_created() {
         for existing in [None, Some(""), Some("  \n")] {
             let out = merge_docker_config(existing, "conlink", Path::new("/x")).unwrap();
-            assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), serde_json::json!({"runtimes": {"conlink": {"path": "/x"}}}));
+            assert_eq!(
+                serde_json::from_str::<Value>(&out).unwrap(),
+                serde_json::json!({"runtimes": {"conlink": {"path": "/x"}}})
+            );
         }
     }
 
     #[test]
     fn broken_docker_config_is_refused_not_overwritten() {
-        assert!(merge_docker_config(Some("{oops"), "c", Path::new("/x")).unwrap_err().contains("not valid JSON"));
-        assert!(merge_docker_config(Some("[]"), "c", Path::new("/x")).unwrap_err().contains("not a JSON object"));
-        assert!(merge_docker_config(Some(r#"{"runtimes": 3}"#), "c", Path::new("/x")).unwrap_err().contains("runtimes"));
+        assert!(merge_docker_config(Some("{oops"), "c", Path::new("/x"))
+            .unwrap_err()
+            .contains("not valid JSON"));
+        assert!(merge_docker_config(Some("[]"), "c", Path::new("/x"))
+            .unwrap_err()
+            .contains("not a JSON object"));
+        assert!(merge_docker_config(Some(r#"{"runtimes": 3}"#), "c", Path::new("/x"))
+            .unwrap_err()
+            .contains("runtimes"));
     }
 
     #[test]

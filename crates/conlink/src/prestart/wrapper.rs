@@ -58,12 +58,14 @@ fn connect(create: &CreateCall) -> Result<String, String> {
         retry: Duration::from_millis(200),
     };
     let per_call = Duration::from_secs(60);
-    let claimed = claim(&opts, &create.id, pid, &mut |s, r| ask_socket(s, r, per_call)).map_err(|e| e.to_string())?;
+    let claimed =
+        claim(&opts, &create.id, pid, &mut |s, r| ask_socket(s, r, per_call)).map_err(|e| e.to_string())?;
     Ok(format!("{} links of {} built by {}", claimed.links, claimed.container, claimed.socket.display()))
 }
 
 fn read_pid(file: &Path) -> Result<u32, String> {
-    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read the PID file {}: {e}", file.display()))?;
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read the PID file {}: {e}", file.display()))?;
     text.trim().parse().map_err(|_| format!("the PID file {} holds {text:?}, not a PID", file.display()))
 }
 
@@ -77,12 +79,15 @@ fn real_runtime(argv0: &str) -> Result<PathBuf, String> {
     let name = own_name.strip_prefix("conlink-").filter(|n| !n.is_empty()).unwrap_or("runc");
     let me = std::env::current_exe().ok().and_then(|p| p.canonicalize().ok());
     let path = std::env::var("PATH").unwrap_or_default();
-    path.split(':')
+    let found = path
+        .split(':')
         .chain(["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"])
         .filter(|d| !d.is_empty())
         .map(|d| Path::new(d).join(name))
-        .find(|p| p.is_file() && p.canonicalize().ok() != me)
-        .ok_or_else(|| format!("cannot find the real runtime {name:?} in PATH (set CONLINK_RUNC to its path)"))
+        .find(|p| p.is_file() && p.canonicalize().ok() != me);
+    found.ok_or_else(|| {
+        format!("cannot find the real runtime {name:?} in PATH (set CONLINK_RUNC to its path)")
+    })
 }
 
 /// Why this runtime call belongs to a rootless engine, which conlink cannot reach.
@@ -91,7 +96,8 @@ fn rootless_reason(call: &RuncCall) -> Option<String> {
         return Some("the engine runs the container rootless (--rootless true)".into());
     }
     let map = std::fs::read_to_string("/proc/self/uid_map").ok()?;
-    user_namespace_mapping(&map).map(|m| format!("the runtime runs in a user namespace (uid_map {m:?}: rootless engine)"))
+    user_namespace_mapping(&map)
+        .map(|m| format!("the runtime runs in a user namespace (uid_map {m:?}: rootless engine)"))
 }
 
 /// Some(mapping) unless `uid_map` is the initial namespace's identity map.
@@ -138,7 +144,10 @@ mod tests {
     #[test]
     fn identity_uid_map_is_not_a_user_namespace() {
         assert_eq!(user_namespace_mapping("         0          0 4294967295\n"), None);
-        assert_eq!(user_namespace_mapping("0 1000 1\n1 100000 65536\n").as_deref(), Some("0 1000 1 1 100000 65536"));
+        assert_eq!(
+            user_namespace_mapping("0 1000 1\n1 100000 65536\n").as_deref(),
+            Some("0 1000 1 1 100000 65536")
+        );
     }
 
     #[test]

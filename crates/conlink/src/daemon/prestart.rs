@@ -1,0 +1,142 @@
+//! Before-start links, the daemon's side. `conlink-runc` asks between the runtime's
+//! `create` and `start`, while the container's process waits: its links are built
+//! exactly as a started container's are, so they all exist when its command begins.
+//!
+//! The engine is busy starting that container when the request comes: Docker still
+//! answers its container list (not inspect), Podman answers neither until the start
+//! ends. So names and labels come from what the daemon has already seen (lists,
+//! create events), or from Docker's list.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tracing::{debug, info};
+
+use super::containers::{connect_started, facts_of};
+use super::state::State;
+use super::tracker::LinkState;
+use crate::control::Reply;
+use crate::engine::{ContainerInfo, Engine};
+use crate::plan::plan_container;
+
+/// How long a request waits for an engine to report a container it did not know
+/// (its create event may trail the runtime call by a few milliseconds).
+const LOOKUP_WAIT: Duration = Duration::from_secs(3);
+/// One list call while the engine is starting the container.
+const LIST_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Containers' names and labels as the engines reported them, running or not.
+pub struct KnownContainers {
+    engines: Vec<Arc<dyn Engine>>,
+    known: Mutex<HashMap<String, ContainerInfo>>,
+}
+
+impl KnownContainers {
+    pub fn new(engines: Vec<Arc<dyn Engine>>) -> KnownContainers {
+        KnownContainers { engines, known: Mutex::new(HashMap::new()) }
+    }
+
+    pub fn remember(&self, c: &ContainerInfo) {
+        let mut known = self.known.lock().unwrap();
+        let entry = ContainerInfo { pid: None, running: false, ..c.clone() };
+        known.insert(c.id.clone(), entry);
+    }
+
+    /// Seeds the cache with every container the engines list (a container created
+    /// before conlink started may be started later, when Podman cannot be asked).
+    pub async fn learn_all(&self) {
+        for engine in &self.engines {
+            if let Some(list) = engine.list_all(None, false) {
+                match list.await {
+                    Ok(all) => all.iter().for_each(|c| self.remember(c)),
+                    Err(e) => debug!(engine = %engine.kind(), "cannot list all containers: {e}"),
+                }
+            }
+        }
+    }
+
+    /// This daemon's engine of `kind`.
+    fn engine(&self, kind: crate::engine::EngineKind) -> Option<Arc<dyn Engine>> {
+        self.engines.iter().find(|e| e.kind() == kind).cloned()
+    }
+
+    fn get(&self, id: &str) -> Option<ContainerInfo> {
+        self.known.lock().unwrap().get(id).cloned()
+    }
+
+    /// Name and labels of container `id`; Err(why) when no engine of this daemon has it.
+    async fn lookup(&self, id: &str) -> Result<ContainerInfo, String> {
+        let deadline = Instant::now() + LOOKUP_WAIT;
+        loop {
+            if let Some(c) = self.get(id) {
+                return Ok(c);
+            }
+            // An engine that could not say (busy, restarting) may still report it.
+            let mut may_come = false;
+            for engine in &self.engines {
+                let Some(list) = engine.list_all(Some(id), true) else {
+                    may_come = true;
+                    continue;
+                };
+                match tokio::time::timeout(LIST_TIMEOUT, list).await {
+                    Ok(Ok(found)) => {
+                        if let Some(c) = found.into_iter().find(|c| c.id == id) {
+                            self.remember(&c);
+                            return Ok(c);
+                        }
+                    }
+                    Ok(Err(_)) | Err(_) => may_come = true,
+                }
+            }
+            if !may_come || Instant::now() >= deadline {
+                return Err(format!("no engine of this conlink knows container {id}"));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// Builds the links of container `id`, whose process `pid` waits for `start`.
+pub async fn answer(state: &State, id: String, pid: u32) -> Reply {
+    let t0 = Instant::now();
+    let c = match state.known.lookup(&id).await {
+        Ok(c) => ContainerInfo { pid: Some(pid), running: true, ..c },
+        Err(reason) => return Reply::NotMine { reason },
+    };
+    let planned = match plan_container(&state.cfg, &facts_of(&c), &state.scope) {
+        Ok(p) => p,
+        Err(e) => return Reply::Error { message: format!("cannot connect {}: {e}", c.name) },
+    };
+    if planned.is_empty() {
+        return Reply::NotMine { reason: format!("no links for container {}", c.name) };
+    }
+    let Some(engine) = state.known.engine(c.engine) else {
+        return Reply::NotMine { reason: format!("no {} engine here", c.engine) };
+    };
+    state.tracker().mark_pending(&id);
+    let lock = state.lock_for(&id);
+    let _guard = lock.lock().await;
+    // The same steps as for a started container (a restart's old links go first).
+    let ok = connect_started(state, &engine, &c, pid, &planned).await;
+    state.tracker().clear_pending(&id);
+    state.announce_if_ready();
+    if ok {
+        info!(container = %c.name, links = planned.len(), elapsed_us = t0.elapsed().as_micros() as u64, "links built before start");
+        return Reply::Claimed { container: c.name, links: planned.len() };
+    }
+    let failure = state.tracker().containers().find(|(i, _)| **i == id).and_then(|(_, r)| {
+        r.links.iter().find_map(|l| match &l.state {
+            LinkState::Failed(e) => Some(e.clone()),
+            LinkState::Connected => None,
+        })
+    });
+    Reply::Error {
+        message: failure.unwrap_or_else(|| format!("links of {} failed (see conlink's log)", c.name)),
+    }
+}
+
+/// True when `pid` is a live process: the container incarnation it belongs to still runs.
+pub fn process_alive(pid: u32) -> bool {
+    pid > 0 && std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
