@@ -113,7 +113,7 @@ fn fail(call: &RuncCall, message: &str) -> i32 {
     eprintln!("{text}");
     if let Some(log) = call.global_value("--log") {
         let line = if call.global_value("--log-format") == Some("json") {
-            serde_json::json!({"level": "error", "msg": text, "time": now_rfc3339ish()}).to_string()
+            serde_json::json!({"level": "error", "msg": text, "time": rfc3339_now()}).to_string()
         } else {
             text.clone()
         };
@@ -131,10 +131,25 @@ fn debug_line(msg: &str) {
     }
 }
 
-/// Seconds since the epoch: runc's log readers only need a present `time` field.
-fn now_rfc3339ish() -> String {
+/// Now as RFC 3339 UTC: containerd's shim parses the `time` of runc's log lines.
+fn rfc3339_now() -> String {
     let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    format!("{}.{:09}", d.as_secs(), d.subsec_nanos())
+    rfc3339(d.as_secs(), d.subsec_nanos())
+}
+
+fn rfc3339(secs: u64, nanos: u32) -> String {
+    // Civil date from days since the epoch (Howard Hinnant's algorithm).
+    let days = (secs / 86_400) as i64 + 719_468;
+    let era = days.div_euclid(146_097);
+    let doe = days - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let s = secs % 86_400;
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{nanos:09}Z", s / 3600, s / 60 % 60, s % 60)
 }
 
 #[cfg(test)]
@@ -176,6 +191,13 @@ mod tests {
         std::fs::write(&f, "123\n").unwrap();
         assert_eq!(read_pid(&f), Ok(123));
         let _ = std::fs::remove_file(f);
+    }
+
+    #[test]
+    fn log_times_are_rfc3339() {
+        assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00.000000000Z");
+        assert_eq!(rfc3339(951_868_801, 5), "2000-03-01T00:00:01.000000005Z");
+        assert_eq!(rfc3339(1_796_161_660, 699_832_514), "2026-12-01T21:47:40.699832514Z");
     }
 
     #[test]
