@@ -250,6 +250,35 @@ fn measure(d: &PrivateDockerd, c: &Compose) -> Vec<Timing> {
         .collect()
 }
 
+/// Event mode: how long after its start the overridden h2 got its link.
+fn event_mode_delay(d: &PrivateDockerd, c: &Compose) -> f64 {
+    let name = format!("{}-h2-1", c.project);
+    let log = text(&d.docker(&["logs", &format!("{}-network-1", c.project)]));
+    let line = log.lines().find(|l| l.contains("link up") && l.contains(&format!("container={name} "))).expect("h2 linked");
+    let links = epoch(line.split_whitespace().next().unwrap()).unwrap();
+    let started = d.ok(&["inspect", "-f", "{{.State.StartedAt}}", &name]);
+    (links - epoch(&started).unwrap()) * 1e3
+}
+
+fn report(m: &[Timing], when: &str) {
+    for t in m {
+        say(&format!(
+            "before-start: {}: links present {:.0} ms after runtime create began, {:.1} ms after the request, \
+             {:.0} ms after docker Created; {:.1} ms before StartedAt",
+            t.name, t.runtime_create, t.request, t.created, t.before_start
+        ));
+        assert!(t.before_start > 0.0, "{}: links came {:.1} ms after its start", t.name, -t.before_start);
+    }
+    say(&format!(
+        "before-start ({when}): p50 over {} containers: runtime create -> links {:.0} ms, request -> links {:.1} ms, \
+         docker Created -> links {:.0} ms",
+        m.len(),
+        p50(m.iter().map(|t| t.runtime_create).collect()),
+        p50(m.iter().map(|t| t.request).collect()),
+        p50(m.iter().map(|t| t.created).collect()),
+    ));
+}
+
 fn p50(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[v.len() / 2]
@@ -309,23 +338,8 @@ fn before_start_compose_survives_restarts() {
     wait_checks(&c, &[0; 4], Duration::from_secs(60));
     c.wait_log("h2", "event mode: links after", Duration::from_secs(30));
     assert_all_running(&d, &c);
-    let m = measure(&d, &c);
-    for t in &m {
-        say(&format!(
-            "before-start: {}: links present {:.0} ms after runtime create began, {:.1} ms after the request, \
-             {:.0} ms after docker Created; {:.1} ms before StartedAt",
-            t.name, t.runtime_create, t.request, t.created, t.before_start
-        ));
-        assert!(t.before_start > 0.0, "{}: links came {:.1} ms after its start", t.name, -t.before_start);
-    }
-    say(&format!(
-        "before-start: p50 over {} containers: runtime create -> links {:.0} ms, request -> links {:.1} ms, \
-         docker Created -> links {:.0} ms",
-        m.len(),
-        p50(m.iter().map(|t| t.runtime_create).collect()),
-        p50(m.iter().map(|t| t.request).collect()),
-        p50(m.iter().map(|t| t.created).collect()),
-    ));
+    report(&measure(&d, &c), "compose up, conlink starting alongside");
+    say(&format!("before-start: for comparison, event mode (h2): links {:.1} ms after StartedAt", event_mode_delay(&d, &c)));
     c.ping("h1", 1, "192.0.2.141");
     c.ping("h1", 1, "2001:db8:3::8d");
 
@@ -357,6 +371,19 @@ fn before_start_compose_survives_restarts() {
         let out = recheck(&d, &c, service, index);
         assert!(out.contains(PASSED), "{w} after conlink restart:\n{out}");
     }
+    assert_all_running(&d, &c);
+
+    // Steady state (conlink up): each workload restarted once more, one after another.
+    for w in WORKLOADS {
+        let before = workload_log(&c, w).matches(PASSED).count();
+        d.ok(&["restart", "-t", "0", &format!("{}-{w}", c.project)]);
+        let start = Instant::now();
+        while workload_log(&c, w).matches(PASSED).count() <= before {
+            assert!(start.elapsed() < Duration::from_secs(30), "{w} did not pass again:\n{}", workload_log(&c, w));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    report(&measure(&d, &c), "restarts, conlink up");
     assert_all_running(&d, &c);
     drop(c);
     drop(d);
