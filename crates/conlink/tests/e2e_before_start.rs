@@ -50,7 +50,8 @@ impl PrivateDockerd {
     }
 
     fn spawn(&mut self) {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("dockerd.log")).unwrap();
+        let log =
+            std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("dockerd.log")).unwrap();
         let d = |p: &str| self.dir.join(p).display().to_string();
         let child = Command::new("dockerd")
             .args(["--config-file", &d("daemon.json"), "--data-root", &d("data"), "--exec-root", &d("x")])
@@ -102,14 +103,15 @@ impl PrivateDockerd {
 
     /// Copies an image from the shared dockerd (nothing can be pulled here).
     fn copy_image(&self, image: &str) {
-        let save = Command::new("docker").args(["save", image]).stdout(Stdio::piped()).spawn().unwrap();
+        let mut save = Command::new("docker").args(["save", image]).stdout(Stdio::piped()).spawn().unwrap();
         let st = Command::new("docker")
             .env("DOCKER_HOST", self.host())
             .args(["load", "-q"])
-            .stdin(save.stdout.unwrap())
+            .stdin(save.stdout.take().unwrap())
             .stdout(Stdio::null())
             .status()
             .unwrap();
+        assert!(save.wait().unwrap().success(), "docker save {image} failed");
         assert!(st.success(), "cannot copy image {image}");
     }
 }
@@ -123,7 +125,12 @@ impl Drop for PrivateDockerd {
 
 fn prerequisites() -> Option<&'static str> {
     let ok = |cmd: &str, args: &[&str]| {
-        Command::new(cmd).args(args).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+        Command::new(cmd)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
     };
     if unsafe { libc::geteuid() } != 0 {
         return Some("needs root (starts its own dockerd)");
@@ -157,7 +164,13 @@ fn split_name(workload: &str) -> (&str, u32) {
 
 fn workload_log(c: &Compose, workload: &str) -> String {
     let name = format!("{}-{workload}", c.project);
-    text(&Command::new("docker").envs(c.env.iter().map(|(k, v)| (k, v))).args(["logs", &name]).output().unwrap())
+    text(
+        &Command::new("docker")
+            .envs(c.env.iter().map(|(k, v)| (k, v)))
+            .args(["logs", &name])
+            .output()
+            .unwrap(),
+    )
 }
 
 /// How many passed checks each workload has logged so far.
@@ -218,7 +231,7 @@ struct Timing {
     before_start: f64,
 }
 
-fn number_after<'a>(line: &'a str, key: &str) -> Option<f64> {
+fn number_after(line: &str, key: &str) -> Option<f64> {
     let rest = &line[line.find(key)? + key.len()..];
     rest.split(|ch: char| !ch.is_ascii_digit() && ch != '.').next()?.parse().ok()
 }
@@ -231,12 +244,13 @@ fn measure(d: &PrivateDockerd, c: &Compose) -> Vec<Timing> {
             let name = format!("{}-{w}", c.project);
             let line = log
                 .lines()
-                .filter(|l| l.contains("links built before start") && l.contains(&format!("container={name} ")))
-                .last()
+                .rfind(|l| {
+                    l.contains("links built before start") && l.contains(&format!("container={name} "))
+                })
                 .unwrap_or_else(|| panic!("no before-start line for {name}:\n{log}"));
             let links = epoch(line.split_whitespace().next().unwrap()).unwrap();
             let own = workload_log(c, w);
-            let runtime_line = own.lines().filter(|l| l.contains("after create began")).last().unwrap_or("");
+            let runtime_line = own.lines().rfind(|l| l.contains("after create began")).unwrap_or("");
             let s = d.ok(&["inspect", "-f", "{{.Created}} {{.State.StartedAt}}", &name]);
             let (created, started) = s.trim().split_once(' ').unwrap();
             Timing {
@@ -254,7 +268,10 @@ fn measure(d: &PrivateDockerd, c: &Compose) -> Vec<Timing> {
 fn event_mode_delay(d: &PrivateDockerd, c: &Compose) -> f64 {
     let name = format!("{}-h2-1", c.project);
     let log = text(&d.docker(&["logs", &format!("{}-network-1", c.project)]));
-    let line = log.lines().find(|l| l.contains("link up") && l.contains(&format!("container={name} "))).expect("h2 linked");
+    let line = log
+        .lines()
+        .find(|l| l.contains("link up") && l.contains(&format!("container={name} ")))
+        .expect("h2 linked");
     let links = epoch(line.split_whitespace().next().unwrap()).unwrap();
     let started = d.ok(&["inspect", "-f", "{{.State.StartedAt}}", &name]);
     (links - epoch(&started).unwrap()) * 1e3
@@ -306,7 +323,10 @@ fn before_start_compose_survives_restarts() {
     }
     let dir = std::env::temp_dir().join(unique("d16bs"));
     let sock_dir = dir.join("sock").display().to_string();
-    let mut d = PrivateDockerd::start(&dir, &[("CONLINK_SOCKET_DIR", &sock_dir), ("CONLINK_PRESTART_TIMEOUT", "20"), ("CONLINK_RUNC_DEBUG", "1")]);
+    let d = PrivateDockerd::start(
+        &dir,
+        &[("CONLINK_SOCKET_DIR", &sock_dir), ("CONLINK_PRESTART_TIMEOUT", "20"), ("CONLINK_RUNC_DEBUG", "1")],
+    );
     d.copy_image("alpine:latest");
     d.copy_image("conlink:latest");
     // The image with this build's conlink (the shared conlink:latest may predate it).
@@ -339,7 +359,10 @@ fn before_start_compose_survives_restarts() {
     c.wait_log("h2", "event mode: links after", Duration::from_secs(30));
     assert_all_running(&d, &c);
     report(&measure(&d, &c), "compose up, conlink starting alongside");
-    say(&format!("before-start: for comparison, event mode (h2): links {:.1} ms after StartedAt", event_mode_delay(&d, &c)));
+    say(&format!(
+        "before-start: for comparison, event mode (h2): links {:.1} ms after StartedAt",
+        event_mode_delay(&d, &c)
+    ));
     c.ping("h1", 1, "192.0.2.141");
     c.ping("h1", 1, "2001:db8:3::8d");
 
@@ -347,13 +370,20 @@ fn before_start_compose_survives_restarts() {
     let out = d.docker(&["run", "--rm", "--runtime", "conlink", "--network", "none", "alpine", "true"]);
     let msg = text(&out);
     assert!(!out.status.success(), "{msg}");
-    assert!(msg.contains("no conlink daemon claimed container") && msg.contains("default event mode"), "{msg}");
+    assert!(
+        msg.contains("no conlink daemon claimed container") && msg.contains("default event mode"),
+        "{msg}"
+    );
 
     // One container restarted: its new process checks again, and passes.
     d.ok(&["restart", "-t", "1", &format!("{}-h1-1", c.project)]);
     let start = Instant::now();
     while c.logs("h1").matches(PASSED).count() < 2 {
-        assert!(start.elapsed() < Duration::from_secs(30), "h1 did not pass its check again:\n{}", c.logs("h1"));
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "h1 did not pass its check again:\n{}",
+            c.logs("h1")
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     assert_all_running(&d, &c);
@@ -363,7 +393,11 @@ fn before_start_compose_survives_restarts() {
     d.ok(&["restart", "-t", "10", &format!("{}-network-1", c.project)]);
     let start = Instant::now();
     while c.logs("network").matches("All links connected").count() <= before {
-        assert!(start.elapsed() < Duration::from_secs(60), "conlink did not reconnect:\n{}", c.logs("network"));
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "conlink did not reconnect:\n{}",
+            c.logs("network")
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     for w in WORKLOADS {
@@ -379,7 +413,11 @@ fn before_start_compose_survives_restarts() {
         d.ok(&["restart", "-t", "0", &format!("{}-{w}", c.project)]);
         let start = Instant::now();
         while workload_log(&c, w).matches(PASSED).count() <= before {
-            assert!(start.elapsed() < Duration::from_secs(30), "{w} did not pass again:\n{}", workload_log(&c, w));
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "{w} did not pass again:\n{}",
+                workload_log(&c, w)
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }

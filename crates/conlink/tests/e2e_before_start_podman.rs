@@ -53,8 +53,14 @@ impl PrivatePodman {
     fn cmd(&self) -> Command {
         let mut c = Command::new("podman");
         let d = |p: &str| self.dir.join(p).display().to_string();
-        c.env("CONTAINERS_CONF", d("containers.conf"))
-            .args(["--root", &d("root"), "--runroot", &d("run"), "--tmpdir", &d("tmp")]);
+        c.env("CONTAINERS_CONF", d("containers.conf")).args([
+            "--root",
+            &d("root"),
+            "--runroot",
+            &d("run"),
+            "--tmpdir",
+            &d("tmp"),
+        ]);
         c
     }
 
@@ -71,7 +77,8 @@ impl PrivatePodman {
 
 impl Drop for PrivatePodman {
     fn drop(&mut self) {
-        let _ = self.cmd().args(["rm", "-af", "-t", "0"]).stdout(Stdio::null()).stderr(Stdio::null()).status();
+        let _ =
+            self.cmd().args(["rm", "-af", "-t", "0"]).stdout(Stdio::null()).stderr(Stdio::null()).status();
         if let Some(mut s) = self.service.take() {
             unsafe { libc::kill(s.id() as i32, libc::SIGTERM) };
             let _ = s.wait();
@@ -99,7 +106,10 @@ fn wait_passes(p: &PrivatePodman, name: &str, count: usize) {
         if log.matches("check: passed").count() >= count {
             return;
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "{name}: {count} passed checks not logged:\n{log}");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{name}: {count} passed checks not logged:\n{log}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -107,16 +117,32 @@ fn wait_passes(p: &PrivatePodman, name: &str, count: usize) {
 #[test]
 fn podman_containers_see_their_links_at_start() {
     let have = |cmd: &str, args: &[&str]| {
-        Command::new(cmd).args(args).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+        Command::new(cmd)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
     };
-    if unsafe { libc::geteuid() } != 0 || !have("podman", &["--version"]) || !have("docker", &["image", "inspect", "alpine:latest"]) {
+    if unsafe { libc::geteuid() } != 0
+        || !have("podman", &["--version"])
+        || !have("docker", &["image", "inspect", "alpine:latest"])
+    {
         say("skipped podman_containers_see_their_links_at_start: needs root, podman, and alpine:latest in the shared dockerd");
         return;
     }
     let tag = unique("d16p");
     let p = PrivatePodman::start(&std::env::temp_dir().join(&tag));
-    let save = Command::new("docker").args(["save", "alpine:latest"]).stdout(Stdio::piped()).spawn().unwrap();
-    let st = p.cmd().args(["load", "-q"]).stdin(save.stdout.unwrap()).stdout(Stdio::null()).status().unwrap();
+    let mut save =
+        Command::new("docker").args(["save", "alpine:latest"]).stdout(Stdio::piped()).spawn().unwrap();
+    let st = p
+        .cmd()
+        .args(["load", "-q"])
+        .stdin(save.stdout.take().unwrap())
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(save.wait().unwrap().success(), "docker save alpine:latest failed");
     assert!(st.success(), "cannot load the alpine image into the private podman");
 
     let (a, b) = (format!("{tag}-a"), format!("{tag}-b"));
@@ -153,7 +179,20 @@ fn podman_containers_see_their_links_at_start() {
         (&b, check_script("192.0.2.2/24", "2001:db8:9::2/64", "default via 192.0.2.1")),
     ] {
         let t0 = Instant::now();
-        p.ok(&["run", "-d", "--name", name, "--runtime", runtime, "--network", "none", "alpine", "sh", "-c", &script]);
+        p.ok(&[
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--runtime",
+            runtime,
+            "--network",
+            "none",
+            "alpine",
+            "sh",
+            "-c",
+            &script,
+        ]);
         say(&format!("before-start (podman): podman run -d {name} returned after {:?}", t0.elapsed()));
     }
     wait_passes(&p, &a, 1);

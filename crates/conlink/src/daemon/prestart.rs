@@ -140,3 +140,105 @@ pub async fn answer(state: &State, id: String, pid: u32) -> Reply {
 pub fn process_alive(pid: u32) -> bool {
     pid > 0 && std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{EngineError, EngineKind, EventStream, ExecOutput, LineSink};
+    use futures::future::BoxFuture;
+
+    /// An engine whose list answers (or cannot answer) as the test says.
+    struct FakeEngine {
+        answer: Option<Vec<ContainerInfo>>,
+    }
+
+    impl Engine for FakeEngine {
+        fn kind(&self) -> EngineKind {
+            EngineKind::Docker
+        }
+        fn list_running(&self) -> BoxFuture<'_, Result<Vec<ContainerInfo>, EngineError>> {
+            unimplemented!()
+        }
+        fn inspect<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<ContainerInfo, EngineError>> {
+            unimplemented!()
+        }
+        fn events(&self) -> EventStream {
+            unimplemented!()
+        }
+        fn list_all<'a>(
+            &'a self,
+            _: Option<&'a str>,
+            _: bool,
+        ) -> Option<BoxFuture<'a, Result<Vec<ContainerInfo>, EngineError>>> {
+            let answer = self.answer.clone()?;
+            Some(Box::pin(async move { Ok(answer) }))
+        }
+        fn namespace(&self, _: &ContainerInfo) -> std::io::Result<Netns> {
+            unimplemented!()
+        }
+        fn exec<'a>(
+            &'a self,
+            _: &'a str,
+            _: Vec<String>,
+            _: LineSink,
+        ) -> BoxFuture<'a, Result<ExecOutput, EngineError>> {
+            unimplemented!()
+        }
+    }
+
+    fn container(id: &str, name: &str) -> ContainerInfo {
+        ContainerInfo {
+            id: id.into(),
+            name: name.into(),
+            pid: Some(9),
+            running: true,
+            labels: Default::default(),
+            engine: EngineKind::Docker,
+        }
+    }
+
+    fn known(answer: Option<Vec<ContainerInfo>>) -> Arc<KnownContainers> {
+        Arc::new(KnownContainers::new(vec![Arc::new(FakeEngine { answer })]))
+    }
+
+    #[tokio::test]
+    async fn remembered_containers_need_no_engine_and_lose_their_pid() {
+        let k = known(None);
+        k.remember(&container("c1", "p-h1-1"));
+        let c = k.lookup("c1").await.unwrap();
+        assert_eq!((c.name.as_str(), c.pid, c.running), ("p-h1-1", None, false));
+    }
+
+    #[tokio::test]
+    async fn an_engine_list_that_has_it_answers_and_is_remembered() {
+        let k = known(Some(vec![container("c2", "p-r0-1")]));
+        assert_eq!(k.lookup("c2").await.unwrap().name, "p-r0-1");
+        assert!(k.get("c2").is_some());
+    }
+
+    #[tokio::test]
+    async fn an_engine_list_without_it_is_a_quick_not_mine() {
+        let k = known(Some(vec![container("other", "x")]));
+        let t0 = Instant::now();
+        let e = k.lookup("c3").await.unwrap_err();
+        assert!(e.contains("no engine of this conlink knows container c3"), "{e}");
+        assert!(t0.elapsed() < Duration::from_secs(1), "no waiting when the engine has answered");
+    }
+
+    #[tokio::test]
+    async fn a_busy_engine_means_waiting_for_its_create_event() {
+        let k = known(None);
+        let later = k.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            later.remember(&container("c4", "p-h3-2"));
+        });
+        assert_eq!(k.lookup("c4").await.unwrap().name, "p-h3-2");
+    }
+
+    #[test]
+    fn our_own_process_is_alive_pid_zero_is_not() {
+        assert!(process_alive(std::process::id()));
+        assert!(!process_alive(0));
+    }
+}

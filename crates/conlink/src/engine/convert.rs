@@ -135,4 +135,39 @@ mod tests {
         assert_eq!(engine_event(&event(c, "exec_start: sh")), None);
         assert_eq!(engine_event(&event(Some(EventMessageTypeEnum::NETWORK), "start")), None);
     }
+
+    #[test]
+    fn create_events_carry_name_and_labels_only() {
+        // As Podman sends it (Docker's differs only in which extra attributes it adds).
+        let mut e = event(Some(EventMessageTypeEnum::CONTAINER), "create");
+        e.actor.as_mut().unwrap().attributes = Some(HashMap::from([
+            ("name".to_string(), "p-h1-1".to_string()),
+            ("image".to_string(), "localhost/alpine:latest".to_string()),
+            ("podId".to_string(), String::new()),
+            ("containerExitCode".to_string(), "0".to_string()),
+            ("com.docker.compose.service".to_string(), "h1".to_string()),
+        ]));
+        let Some(EngineEvent::Create { id, name, labels }) = engine_event(&e) else { panic!("not a create") };
+        assert_eq!((id.as_str(), name.as_str()), ("c1", "p-h1-1"));
+        assert_eq!(labels, HashMap::from([("com.docker.compose.service".to_string(), "h1".to_string())]));
+    }
+
+    #[test]
+    fn listed_containers_have_names_and_labels_but_no_pid() {
+        let s = bollard::models::ContainerSummary {
+            id: Some("c2".into()),
+            names: Some(vec!["/p-h3-2".into()]),
+            labels: Some(HashMap::from([(
+                "com.docker.compose.container-number".to_string(),
+                "2".to_string(),
+            )])),
+            ..Default::default()
+        };
+        let c = listed_container(EngineKind::Docker, s).unwrap();
+        assert_eq!(
+            (c.id.as_str(), c.name.as_str(), c.pid, c.compose_index()),
+            ("c2", "p-h3-2", None, Some(2))
+        );
+        assert!(listed_container(EngineKind::Docker, Default::default()).is_none());
+    }
 }

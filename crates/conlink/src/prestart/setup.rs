@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+#[derive(Debug)]
 pub struct SetupOptions {
     pub install_path: PathBuf,
     pub runtime_name: String,
