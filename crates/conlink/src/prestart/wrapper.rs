@@ -31,9 +31,14 @@ pub fn run(argv0: &str, args: Vec<String>) -> i32 {
         Ok(s) => return s.code().unwrap_or(1),
         Err(e) => return fail(&call, &format!("cannot run {}: {e}", real.display())),
     }
+    let created = t0.elapsed();
     match connect(&create) {
         Ok(msg) => {
-            debug_line(&format!("{msg} ({} ms after create began)", t0.elapsed().as_millis()));
+            debug_line(&format!(
+                "{msg} ({} ms after create began; the real create took {} ms)",
+                t0.elapsed().as_millis(),
+                created.as_millis()
+            ));
             0
         }
         Err(e) => {
