@@ -30,10 +30,15 @@ struct PrivateDockerd {
 }
 
 impl PrivateDockerd {
-    fn start(dir: &Path, env: &[(&str, &str)]) -> PrivateDockerd {
+    /// With `registered`, daemon.json names cargo's conlink-runc as runtime `conlink`;
+    /// without, it is empty (for `conlink-runc setup` to fill in).
+    fn start(dir: &Path, env: &[(&str, &str)], registered: bool) -> PrivateDockerd {
         std::fs::create_dir_all(dir.join("sock")).unwrap();
         let runtime = env!("CARGO_BIN_EXE_conlink-runc");
-        let config = format!(r#"{{"runtimes": {{"conlink": {{"path": "{runtime}"}}}}}}"#);
+        let config = match registered {
+            true => format!(r#"{{"runtimes": {{"conlink": {{"path": "{runtime}"}}}}}}"#),
+            false => "{}".to_string(),
+        };
         std::fs::write(dir.join("daemon.json"), config).unwrap();
         let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let mut d = PrivateDockerd { dir: dir.to_path_buf(), child: None, env };
@@ -330,6 +335,7 @@ fn before_start_compose_survives_restarts() {
     let d = PrivateDockerd::start(
         &dir,
         &[("CONLINK_SOCKET_DIR", &sock_dir), ("CONLINK_PRESTART_TIMEOUT", "20"), ("CONLINK_RUNC_DEBUG", "1")],
+        true,
     );
     d.copy_image("alpine:latest");
     d.copy_image("conlink:latest");
@@ -442,7 +448,26 @@ fn before_start_survives_a_dockerd_restart_with_conlink_on_the_host() {
     }
     let dir = std::env::temp_dir().join(unique("d16dr"));
     let sock_dir = dir.join("sock");
-    let mut d = PrivateDockerd::start(&dir, &[("CONLINK_SOCKET_DIR", sock_dir.to_str().unwrap())]);
+    let mut d = PrivateDockerd::start(&dir, &[("CONLINK_SOCKET_DIR", sock_dir.to_str().unwrap())], false);
+    // The documented set-up command, against this dockerd: install, register, reload.
+    let installed = dir.join("bin/conlink-runc");
+    let out = Command::new(env!("CARGO_BIN_EXE_conlink-runc"))
+        .arg("setup")
+        .args(["--path", installed.to_str().unwrap()])
+        .args(["--docker-config", dir.join("daemon.json").to_str().unwrap()])
+        .args(["--docker-pidfile", dir.join("dockerd.pid").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success() && text(&out).contains("SIGHUP"), "{}", text(&out));
+    let start = Instant::now();
+    while !d.ok(&["info", "--format", "{{json .Runtimes}}"]).contains(installed.to_str().unwrap()) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "dockerd did not reload its runtimes:\n{}",
+            d.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     d.copy_image("alpine:latest");
     let file = examples().join("before-start-compose.yaml");
     let mut c = Compose::new("d16dr", &[&file]);
