@@ -5,5 +5,6 @@
 
 pub mod claim;
 pub mod runc_args;
+pub mod settings;
 pub mod setup;
 pub mod wrapper;

@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::claim::{ask_socket, claim, ClaimOptions, DEFAULT_SOCKET_DIR, DEFAULT_TIMEOUT, FALLBACK};
+use super::claim::{ask_socket, claim, ClaimError, ClaimOptions, FALLBACK};
 use super::runc_args::{CreateCall, RuncCall};
+use super::settings::{container_env, resolve, Settings, Unclaimed};
 
 /// Runs one runtime call; returns the exit code (or does not return: exec).
 pub fn run(argv0: &str, args: Vec<String>) -> i32 {
@@ -32,7 +33,11 @@ pub fn run(argv0: &str, args: Vec<String>) -> i32 {
         Err(e) => return fail(&call, &format!("cannot run {}: {e}", real.display())),
     }
     let created = t0.elapsed();
-    match connect(&create) {
+    let bundle = create.bundle.clone().unwrap_or_else(|| PathBuf::from("."));
+    let outcome = resolve(&container_env(&bundle), &|k| std::env::var(k).ok())
+        .map_err(|e| (Unclaimed::Refuse, ConnectError::Other(e)))
+        .and_then(|settings| connect(&create, &settings).map_err(|e| (settings.unclaimed, e)));
+    match outcome {
         Ok(msg) => {
             debug_line(&format!(
                 "{msg} ({} ms after create began; the real create took {} ms)",
@@ -41,30 +46,48 @@ pub fn run(argv0: &str, args: Vec<String>) -> i32 {
             ));
             0
         }
-        Err(e) => {
+        Err((Unclaimed::StartWithoutLinks, ConnectError::Unclaimed(e))) => {
+            // Asked for: a daemon that comes up later adds the links after start.
+            eprintln!("conlink-runc: {e}; starting without links (CONLINK_PRESTART=fallback)");
+            0
+        }
+        Err((_, e)) => {
             // The container must not start without its links: undo the create.
             let _ = Command::new(&real).args(&call.global).args(["delete", "--force", &create.id]).status();
-            fail(&call, &e)
+            fail(&call, &e.to_string())
         }
     }
 }
 
-fn connect(create: &CreateCall) -> Result<String, String> {
-    let pid = read_pid(&create.pid_file)?;
+/// Why a created container did not get its links.
+#[derive(Debug)]
+enum ConnectError {
+    /// No daemon claimed it in time.
+    Unclaimed(String),
+    Other(String),
+}
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConnectError::Unclaimed(e) | ConnectError::Other(e) => f.write_str(e),
+        }
+    }
+}
+
+fn connect(create: &CreateCall, settings: &Settings) -> Result<String, ConnectError> {
+    let pid = read_pid(&create.pid_file).map_err(ConnectError::Other)?;
     let opts = ClaimOptions {
-        socket_dir: std::env::var_os("CONLINK_SOCKET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_SOCKET_DIR)),
-        timeout: std::env::var("CONLINK_PRESTART_TIMEOUT")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .map(Duration::from_secs)
-            .unwrap_or(DEFAULT_TIMEOUT),
+        socket_dir: settings.socket_dir.clone(),
+        timeout: settings.timeout,
         retry: Duration::from_millis(200),
     };
     let per_call = Duration::from_secs(60);
     let claimed =
-        claim(&opts, &create.id, pid, &mut |s, r| ask_socket(s, r, per_call)).map_err(|e| e.to_string())?;
+        claim(&opts, &create.id, pid, &mut |s, r| ask_socket(s, r, per_call)).map_err(|e| match e {
+            ClaimError::Unclaimed { .. } => ConnectError::Unclaimed(e.to_string()),
+            ClaimError::Failed { .. } => ConnectError::Other(e.to_string()),
+        })?;
     Ok(format!("{} links of {} built by {}", claimed.links, claimed.container, claimed.socket.display()))
 }
 
