@@ -114,6 +114,68 @@ fn wait_passes(p: &PrivatePodman, name: &str, count: usize) {
     }
 }
 
+/// netem is built before start too; where the kernel lacks it, the container does not
+/// start and the error names it (a second conlink, so the first's topology stays whole).
+fn netem_before_start(p: &PrivatePodman, tag: &str, runtime: &str) {
+    let name = format!("{tag}-n");
+    let net = std::env::temp_dir().join(format!("{tag}-netem.yaml"));
+    std::fs::write(
+        &net,
+        format!("links:\n  - {{container: {name}, bridge: p2, ip: 192.0.2.9/24, netem: delay 40ms}}\n"),
+    )
+    .unwrap();
+    let netns = format!("{tag}n");
+    let control = format!("/run/conlink/{tag}-n.sock");
+    let conlink = HostConlink::start(
+        &[
+            "--network-file",
+            net.to_str().unwrap(),
+            "--docker-socket",
+            "/nonexistent",
+            "--podman-socket",
+            p.socket().to_str().unwrap(),
+            "--netns",
+            &netns,
+            "--control-socket",
+            &control,
+        ],
+        &[],
+    );
+    let start = Instant::now();
+    while !conlink.log().contains("control socket ready") {
+        assert!(start.elapsed() < Duration::from_secs(30), "{}", conlink.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = p
+        .cmd()
+        .args([
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--runtime",
+            runtime,
+            "--network",
+            "none",
+            "alpine",
+            "sleep",
+            "864000",
+        ])
+        .output()
+        .unwrap();
+    if out.status.success() {
+        let qdisc = p.ok(&["exec", &name, "tc", "qdisc", "show", "dev", "eth0"]);
+        assert!(qdisc.contains("netem") && qdisc.contains("40"), "{qdisc}");
+        say("before-start (podman): netem delay 40ms present at start");
+    } else {
+        let msg = text(&out);
+        assert!(msg.contains("kernel lacks") && msg.contains("netem"), "{msg}");
+        say(&format!("before-start (podman): netem refused: {}", msg.lines().last().unwrap_or("")));
+    }
+    drop(conlink);
+    let _ = std::fs::remove_file(net);
+}
+
 #[test]
 fn podman_containers_see_their_links_at_start() {
     let have = |cmd: &str, args: &[&str]| {
@@ -217,6 +279,7 @@ fn podman_containers_see_their_links_at_start() {
     }
     let states = p.ok(&["inspect", "-f", "{{.State.Status}}", &a, &b]);
     assert_eq!(states.split_whitespace().collect::<Vec<_>>(), ["running", "running"], "{states}");
+    netem_before_start(&p, &tag, runtime);
     let log = conlink.log();
     drop(p);
     assert!(conlink.stop().success(), "{log}");
