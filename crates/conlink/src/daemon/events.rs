@@ -92,7 +92,7 @@ pub async fn follow_engines(
     // Subscribe before listing so a container starting in between is not missed.
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<EngineMsg>();
     for engine in engines {
-        tokio::spawn(watch_engine(engine.clone(), tx.clone()));
+        tokio::spawn(watch_engine(engine.clone(), tx.clone(), state.clone()));
     }
     drop(tx);
     {
@@ -140,9 +140,8 @@ pub async fn follow_engines(
                         }
                     });
                 }
-                Some(EngineMsg::Event(kind, EngineEvent::Create { id, name, labels })) => {
-                    state.known.remember(&ContainerInfo { id, name, pid: None, running: false, labels, engine: kind });
-                }
+                // Remembered by the watcher already (see there).
+                Some(EngineMsg::Event(_, EngineEvent::Create { .. })) => {}
                 Some(EngineMsg::Event(_, EngineEvent::Die { id })) => {
                     tokio::spawn(handle_die(state.clone(), id));
                 }
@@ -161,7 +160,11 @@ pub async fn follow_engines(
 
 /// Follows one engine's events for ever, reconnecting (e.g. across a dockerd
 /// restart) and asking for a resync after every reconnect.
-async fn watch_engine(engine: Arc<dyn Engine>, tx: tokio::sync::mpsc::UnboundedSender<EngineMsg>) {
+async fn watch_engine(
+    engine: Arc<dyn Engine>,
+    tx: tokio::sync::mpsc::UnboundedSender<EngineMsg>,
+    state: Arc<State>,
+) {
     let kind = engine.kind();
     let mut first = true;
     loop {
@@ -183,6 +186,19 @@ async fn watch_engine(engine: Arc<dyn Engine>, tx: tokio::sync::mpsc::UnboundedS
         first = false;
         while let Some(item) = events.next().await {
             match item {
+                // Remembered here, not in the event loop: a before-start request may be
+                // waiting for it while the loop still waits for the initial listing
+                // (which Podman holds back while it starts that very container).
+                Ok(EngineEvent::Create { id, name, labels }) => {
+                    state.known.remember(&ContainerInfo {
+                        id,
+                        name,
+                        pid: None,
+                        running: false,
+                        labels,
+                        engine: kind,
+                    });
+                }
                 Ok(ev) => {
                     if tx.send(EngineMsg::Event(kind, ev)).is_err() {
                         return;
