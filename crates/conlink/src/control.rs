@@ -35,6 +35,9 @@ pub enum Request {
     Prestart {
         id: String,
         pid: u32,
+        /// Name and labels from the engine's files, for when the engine cannot be asked.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hint: Option<crate::prestart::hint::Hint>,
     },
 }
 
@@ -177,7 +180,16 @@ mod tests {
             Request::Netem { container: "h1".into(), dev: "eth0".into(), netem: Some("delay 10ms".into()) },
             Request::Netem { container: "h1".into(), dev: "eth0".into(), netem: None },
             Request::Link { container: "h1".into(), dev: "eth0".into(), up: false },
-            Request::Prestart { id: "c0ffee".into(), pid: 42 },
+            Request::Prestart { id: "c0ffee".into(), pid: 42, hint: None },
+            Request::Prestart {
+                id: "c0ffee".into(),
+                pid: 42,
+                hint: Some(crate::prestart::hint::Hint {
+                    engine: "podman".into(),
+                    name: "a".into(),
+                    labels: Default::default(),
+                }),
+            },
         ] {
             let s = serde_json::to_string(&req).unwrap();
             assert!(!s.contains('\n'));

@@ -13,6 +13,8 @@ use tracing::{debug, info, warn};
 use super::control_guard as guard;
 use super::tracker::{LinkRecord, LinkState, Tracker};
 use crate::control::{LinkStatus, Reply, Request};
+use crate::engine::EngineKind;
+use crate::prestart::hint::Hint;
 
 /// What the control socket reads and changes: the config, the tracker, and netlink in
 /// conlink's namespace (outer veth ends).
@@ -22,8 +24,8 @@ pub trait ControlBackend: Send + Sync + 'static {
     fn tracker(&self) -> MutexGuard<'_, Tracker>;
     fn bridge_nl(&self) -> &Nl;
     /// Builds a just-created container's links before it starts (from conlink-runc).
-    fn prestart(&self, id: String, pid: u32) -> futures::future::BoxFuture<'_, Reply> {
-        let _ = pid;
+    fn prestart(&self, id: String, pid: u32, hint: Option<Hint>) -> futures::future::BoxFuture<'_, Reply> {
+        let _ = (pid, hint);
         Box::pin(async move {
             Reply::NotMine { reason: format!("this daemon builds no links before start ({id})") }
         })
@@ -135,7 +137,7 @@ async fn answer(shared: &Shared, req: Request) -> Reply {
             Ok(()) => Reply::Ok,
             Err(message) => Reply::Error { message },
         },
-        Request::Prestart { id, pid } => shared.prestart(id, pid).await,
+        Request::Prestart { id, pid, hint } => shared.prestart(id, pid, hint).await,
     }
 }
 

@@ -19,12 +19,16 @@ use super::tracker::LinkState;
 use crate::control::Reply;
 use crate::engine::{ContainerInfo, Engine};
 use crate::plan::plan_container;
+use crate::prestart::hint::Hint;
 
 /// How long a request waits for an engine to report a container it did not know
 /// (its create event may trail the runtime call by a few milliseconds).
 const LOOKUP_WAIT: Duration = Duration::from_secs(3);
 /// One list call while the engine is starting the container.
 const LIST_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long an engine that cannot be asked gets to report the container itself
+/// before conlink-runc's hint (from the engine's files) is used instead.
+const HINT_AFTER: Duration = Duration::from_millis(500);
 
 /// Containers' names and labels as the engines reported them, running or not.
 pub struct KnownContainers {
@@ -61,13 +65,28 @@ impl KnownContainers {
         self.engines.iter().find(|e| e.kind() == kind).cloned()
     }
 
+    /// The container as the hint describes it, when this daemon has an engine of its kind.
+    fn described_by(&self, id: &str, hint: &Hint) -> Option<ContainerInfo> {
+        let engine = self.engines.iter().find(|e| e.kind().to_string() == hint.engine)?.kind();
+        Some(ContainerInfo {
+            id: id.to_string(),
+            name: hint.name.clone(),
+            pid: None,
+            running: false,
+            labels: hint.labels.clone(),
+            engine,
+        })
+    }
+
     fn get(&self, id: &str) -> Option<ContainerInfo> {
         self.known.lock().unwrap().get(id).cloned()
     }
 
     /// Name and labels of container `id`; Err(why) when no engine of this daemon has it.
-    async fn lookup(&self, id: &str) -> Result<ContainerInfo, String> {
-        let deadline = Instant::now() + LOOKUP_WAIT;
+    /// `hint` is used only when no engine could say (busy or restarting).
+    async fn lookup(&self, id: &str, hint: Option<&Hint>) -> Result<ContainerInfo, String> {
+        let started = Instant::now();
+        let deadline = started + LOOKUP_WAIT;
         loop {
             if let Some(c) = self.get(id) {
                 return Ok(c);
@@ -89,7 +108,16 @@ impl KnownContainers {
                     Ok(Err(_)) | Err(_) => may_come = true,
                 }
             }
-            if !may_come || Instant::now() >= deadline {
+            if !may_come {
+                return Err(format!("no engine of this conlink knows container {id}"));
+            }
+            if let Some(c) =
+                hint.filter(|_| started.elapsed() >= HINT_AFTER).and_then(|h| self.described_by(id, h))
+            {
+                debug!(container = %c.name, "named by conlink-runc's hint (the engine could not be asked)");
+                return Ok(c);
+            }
+            if Instant::now() >= deadline {
                 return Err(format!("no engine of this conlink knows container {id}"));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -98,9 +126,9 @@ impl KnownContainers {
 }
 
 /// Builds the links of container `id`, whose process `pid` waits for `start`.
-pub async fn answer(state: &State, id: String, pid: u32) -> Reply {
+pub async fn answer(state: &State, id: String, pid: u32, hint: Option<Hint>) -> Reply {
     let t0 = Instant::now();
-    let c = match state.known.lookup(&id).await {
+    let c = match state.known.lookup(&id, hint.as_ref()).await {
         Ok(c) => ContainerInfo { pid: Some(pid), running: true, ..c },
         Err(reason) => return Reply::NotMine { reason },
     };
@@ -205,14 +233,14 @@ mod tests {
     async fn remembered_containers_need_no_engine_and_lose_their_pid() {
         let k = known(None);
         k.remember(&container("c1", "p-h1-1"));
-        let c = k.lookup("c1").await.unwrap();
+        let c = k.lookup("c1", None).await.unwrap();
         assert_eq!((c.name.as_str(), c.pid, c.running), ("p-h1-1", None, false));
     }
 
     #[tokio::test]
     async fn an_engine_list_that_has_it_answers_and_is_remembered() {
         let k = known(Some(vec![container("c2", "p-r0-1")]));
-        assert_eq!(k.lookup("c2").await.unwrap().name, "p-r0-1");
+        assert_eq!(k.lookup("c2", None).await.unwrap().name, "p-r0-1");
         assert!(k.get("c2").is_some());
     }
 
@@ -220,7 +248,7 @@ mod tests {
     async fn an_engine_list_without_it_is_a_quick_not_mine() {
         let k = known(Some(vec![container("other", "x")]));
         let t0 = Instant::now();
-        let e = k.lookup("c3").await.unwrap_err();
+        let e = k.lookup("c3", None).await.unwrap_err();
         assert!(e.contains("no engine of this conlink knows container c3"), "{e}");
         assert!(t0.elapsed() < Duration::from_secs(1), "no waiting when the engine has answered");
     }
@@ -233,7 +261,23 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(150)).await;
             later.remember(&container("c4", "p-h3-2"));
         });
-        assert_eq!(k.lookup("c4").await.unwrap().name, "p-h3-2");
+        assert_eq!(k.lookup("c4", None).await.unwrap().name, "p-h3-2");
+    }
+
+    #[tokio::test]
+    async fn the_hint_names_a_container_no_engine_can_be_asked_about() {
+        let k = known(None);
+        let hint = Hint { engine: "docker".into(), name: "p-h1-1".into(), labels: Default::default() };
+        let t0 = Instant::now();
+        let c = k.lookup("c5", Some(&hint)).await.unwrap();
+        assert_eq!((c.name.as_str(), c.engine), ("p-h1-1", EngineKind::Docker));
+        assert!(t0.elapsed() >= HINT_AFTER && t0.elapsed() < LOOKUP_WAIT, "{:?}", t0.elapsed());
+        // A hint of an engine this daemon does not follow names nothing.
+        let podman = Hint { engine: "podman".into(), ..hint.clone() };
+        assert!(k.lookup("c6", Some(&podman)).await.is_err());
+        // An engine that answered without it wins over any hint.
+        let k = known(Some(vec![]));
+        assert!(k.lookup("c7", Some(&hint)).await.is_err());
     }
 
     #[test]

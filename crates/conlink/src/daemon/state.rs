@@ -91,7 +91,12 @@ impl ControlBackend for State {
         &self.infra.nl
     }
 
-    fn prestart(&self, id: String, pid: u32) -> futures::future::BoxFuture<'_, crate::control::Reply> {
-        Box::pin(super::prestart::answer(self, id, pid))
+    fn prestart(
+        &self,
+        id: String,
+        pid: u32,
+        hint: Option<crate::prestart::hint::Hint>,
+    ) -> futures::future::BoxFuture<'_, crate::control::Reply> {
+        Box::pin(super::prestart::answer(self, id, pid, hint))
     }
 }

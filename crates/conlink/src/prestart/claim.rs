@@ -11,6 +11,7 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use super::hint::Hint;
 use crate::control::{Reply, Request};
 
 /// Where daemons' control sockets live unless `CONLINK_SOCKET_DIR` says otherwise.
@@ -57,10 +58,11 @@ pub fn claim(
     opts: &ClaimOptions,
     id: &str,
     pid: u32,
+    hint: Option<Hint>,
     ask: &mut dyn FnMut(&Path, &Request) -> Result<Reply, String>,
 ) -> Result<Claimed, ClaimError> {
     let start = Instant::now();
-    let req = Request::Prestart { id: id.to_string(), pid };
+    let req = Request::Prestart { id: id.to_string(), pid, hint };
     let mut answers: Vec<(PathBuf, String)>;
     loop {
         answers = Vec::new();
@@ -156,13 +158,13 @@ mod tests {
         let mut asked = Vec::new();
         let mut ask = |s: &Path, r: &Request| {
             asked.push(s.file_name().unwrap().to_string_lossy().to_string());
-            assert_eq!(r, &Request::Prestart { id: "c1".into(), pid: 7 });
+            assert_eq!(r, &Request::Prestart { id: "c1".into(), pid: 7, hint: None });
             Ok(match s.file_name().unwrap().to_str().unwrap() {
                 "a.sock" => Reply::NotMine { reason: "no links for p-x-1".into() },
                 _ => Reply::Claimed { container: "p-h1-1".into(), links: 2 },
             })
         };
-        let c = claim(&opts(&d, 1000), "c1", 7, &mut ask).unwrap();
+        let c = claim(&opts(&d, 1000), "c1", 7, None, &mut ask).unwrap();
         assert_eq!((c.container.as_str(), c.links), ("p-h1-1", 2));
         assert!(c.socket.ends_with("b.sock"));
         assert_eq!(asked, ["a.sock", "b.sock"], "non-sockets are not asked");
@@ -181,7 +183,7 @@ mod tests {
                 Ok(Reply::Claimed { container: "h".into(), links: 1 })
             }
         };
-        assert!(claim(&opts(&d, 2000), "c1", 7, &mut ask).is_ok());
+        assert!(claim(&opts(&d, 2000), "c1", 7, None, &mut ask).is_ok());
         assert_eq!(rounds, 3);
         let _ = std::fs::remove_dir_all(d);
     }
@@ -190,7 +192,7 @@ mod tests {
     fn a_build_failure_is_final_and_names_the_daemon() {
         let d = dir_with(&["a.sock"]);
         let mut ask = |_: &Path, _: &Request| Ok(Reply::Error { message: "kernel lacks netem qdisc".into() });
-        let e = claim(&opts(&d, 5000), "c1", 7, &mut ask).unwrap_err();
+        let e = claim(&opts(&d, 5000), "c1", 7, None, &mut ask).unwrap_err();
         let text = e.to_string();
         assert!(text.contains("a.sock") && text.contains("kernel lacks netem qdisc"), "{text}");
         let _ = std::fs::remove_dir_all(d);
@@ -204,7 +206,7 @@ mod tests {
             ("old.sock", Reply::Error { message: "bad request: unknown variant `prestart`".into() }),
         ]);
         let mut ask = |s: &Path, _: &Request| Ok(answers[s.file_name().unwrap().to_str().unwrap()].clone());
-        let text = claim(&opts(&d, 50), "c0ffee", 7, &mut ask).unwrap_err().to_string();
+        let text = claim(&opts(&d, 50), "c0ffee", 7, None, &mut ask).unwrap_err().to_string();
         assert!(text.contains("no conlink daemon claimed container c0ffee"), "{text}");
         assert!(text.contains("a.sock: no links for p-web-1"), "{text}");
         assert!(text.contains("old.sock: does not know before-start requests"), "{text}");
@@ -216,7 +218,7 @@ mod tests {
     fn no_socket_at_all_says_so() {
         let d = dir_with(&[]);
         let mut ask = |_: &Path, _: &Request| -> Result<Reply, String> { unreachable!() };
-        let text = claim(&opts(&d, 30), "c1", 7, &mut ask).unwrap_err().to_string();
+        let text = claim(&opts(&d, 30), "c1", 7, None, &mut ask).unwrap_err().to_string();
         assert!(text.contains("no control socket in"), "{text}");
         let _ = std::fs::remove_dir_all(d);
     }

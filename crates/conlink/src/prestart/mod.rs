@@ -4,6 +4,7 @@
 //! The daemon's side of the exchange is `daemon::prestart`.
 
 pub mod claim;
+pub mod hint;
 pub mod runc_args;
 pub mod settings;
 pub mod setup;

@@ -9,6 +9,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::claim::{ask_socket, claim, ClaimError, ClaimOptions, FALLBACK};
+use super::hint::read_hint;
 use super::runc_args::{CreateCall, RuncCall};
 use super::settings::{container_env, resolve, Settings, Unclaimed};
 
@@ -36,7 +37,7 @@ pub fn run(argv0: &str, args: Vec<String>) -> i32 {
     let bundle = create.bundle.clone().unwrap_or_else(|| PathBuf::from("."));
     let outcome = resolve(&container_env(&bundle), &|k| std::env::var(k).ok())
         .map_err(|e| (Unclaimed::Refuse, ConnectError::Other(e)))
-        .and_then(|settings| connect(&create, &settings).map_err(|e| (settings.unclaimed, e)));
+        .and_then(|settings| connect(&create, &bundle, &settings).map_err(|e| (settings.unclaimed, e)));
     match outcome {
         Ok(msg) => {
             debug_line(&format!(
@@ -75,7 +76,7 @@ impl std::fmt::Display for ConnectError {
     }
 }
 
-fn connect(create: &CreateCall, settings: &Settings) -> Result<String, ConnectError> {
+fn connect(create: &CreateCall, bundle: &Path, settings: &Settings) -> Result<String, ConnectError> {
     let pid = read_pid(&create.pid_file).map_err(ConnectError::Other)?;
     let opts = ClaimOptions {
         socket_dir: settings.socket_dir.clone(),
@@ -83,8 +84,9 @@ fn connect(create: &CreateCall, settings: &Settings) -> Result<String, ConnectEr
         retry: Duration::from_millis(200),
     };
     let per_call = Duration::from_secs(60);
+    let hint = read_hint(&create.id, bundle);
     let claimed =
-        claim(&opts, &create.id, pid, &mut |s, r| ask_socket(s, r, per_call)).map_err(|e| match e {
+        claim(&opts, &create.id, pid, hint, &mut |s, r| ask_socket(s, r, per_call)).map_err(|e| match e {
             ClaimError::Unclaimed { .. } => ConnectError::Unclaimed(e.to_string()),
             ClaimError::Failed { .. } => ConnectError::Other(e.to_string()),
         })?;
