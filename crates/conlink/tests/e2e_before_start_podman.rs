@@ -176,6 +176,69 @@ fn netem_before_start(p: &PrivatePodman, tag: &str, runtime: &str) {
     let _ = std::fs::remove_file(net);
 }
 
+/// A conlink that starts while Podman is already starting the container (and so
+/// answers no list): conlink-runc's hint (the name from containers/storage) names it.
+fn conlink_started_after_the_container(p: &PrivatePodman, tag: &str, runtime: &str) {
+    let name = format!("{tag}-late");
+    let net = std::env::temp_dir().join(format!("{tag}-late.yaml"));
+    std::fs::write(
+        &net,
+        format!("links:\n  - {{container: {name}, bridge: p3, mtu: 4000, ip: 192.0.2.7/24}}\n"),
+    )
+    .unwrap();
+    let script =
+        "ip -o link show eth0 | grep -q ' mtu 4000 ' && ip -o addr show eth0 | grep -q 'inet 192.0.2.7/24 ' \
+                  && echo 'check: passed' || { echo 'check: FAILED'; exit 1; }; exec sleep 864000";
+    let mut run = p
+        .cmd()
+        .args([
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--runtime",
+            runtime,
+            "--network",
+            "none",
+            "alpine",
+            "sh",
+            "-c",
+            script,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(run.try_wait().unwrap().is_none(), "the start should be waiting for a conlink");
+    let netns = format!("{tag}l");
+    let control = format!("/run/conlink/{tag}-late.sock");
+    let conlink = HostConlink::start(
+        &[
+            "--network-file",
+            net.to_str().unwrap(),
+            "--docker-socket",
+            "/nonexistent",
+            "--podman-socket",
+            p.socket().to_str().unwrap(),
+            "--netns",
+            &netns,
+            "--control-socket",
+            &control,
+        ],
+        &[],
+    );
+    let status = run.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut run.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(status.success(), "podman run failed:\n{err}\n{}", conlink.log());
+    wait_passes(p, &name, 1);
+    assert!(conlink.log().contains("links built before start"), "{}", conlink.log());
+    say("before-start (podman): a conlink started after the container's create named it from the hint");
+    drop(conlink);
+    let _ = std::fs::remove_file(net);
+}
+
 #[test]
 fn podman_containers_see_their_links_at_start() {
     let have = |cmd: &str, args: &[&str]| {
@@ -280,6 +343,7 @@ fn podman_containers_see_their_links_at_start() {
     let states = p.ok(&["inspect", "-f", "{{.State.Status}}", &a, &b]);
     assert_eq!(states.split_whitespace().collect::<Vec<_>>(), ["running", "running"], "{states}");
     netem_before_start(&p, &tag, runtime);
+    conlink_started_after_the_container(&p, &tag, runtime);
     let log = conlink.log();
     drop(p);
     assert!(conlink.stop().success(), "{log}");
