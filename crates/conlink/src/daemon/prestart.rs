@@ -201,7 +201,7 @@ mod tests {
             let answer = self.answer.clone()?;
             Some(Box::pin(async move { Ok(answer) }))
         }
-        fn namespace(&self, _: &ContainerInfo) -> std::io::Result<Netns> {
+        fn namespace(&self, _: &ContainerInfo) -> std::io::Result<conlink_kernel::Netns> {
             unimplemented!()
         }
         fn exec<'a>(
