@@ -13,7 +13,6 @@ use tracing::{debug, info, warn};
 use super::control_guard as guard;
 use super::tracker::{LinkRecord, LinkState, Tracker};
 use crate::control::{LinkStatus, Reply, Request};
-use crate::engine::EngineKind;
 use crate::prestart::hint::Hint;
 
 /// What the control socket reads and changes: the config, the tracker, and netlink in
