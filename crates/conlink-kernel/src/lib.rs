@@ -6,6 +6,7 @@ mod addr;
 mod child_link;
 mod error;
 mod ethtool;
+mod fdb;
 mod in_netns;
 mod link;
 mod link_create;
@@ -21,6 +22,7 @@ mod tunnel;
 
 pub use child_link::{parse_ipvlan_mode, parse_macvlan_mode, ChildKind, ChildLinkRequest, IpvlanMode};
 pub use error::{feature_name, KernelError};
+pub use fdb::flood_entry_message;
 pub use ethtool::{apply_ethtool, get_offload, parse_ethtool_args, set_offload, Offload};
 pub use in_netns::run_in_netns;
 pub use link::{format_mac, LinkInfo};

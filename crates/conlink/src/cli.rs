@@ -78,6 +78,9 @@ pub struct Cli {
     #[arg(global = true, long, value_name = "PATH", env = "CONLINK_CONTROL_SOCKET")]
     pub control_socket: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub swarm: crate::swarm::SwarmArgs,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }

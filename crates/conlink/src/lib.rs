@@ -7,3 +7,4 @@ pub mod engine;
 pub mod graph;
 pub mod plan;
 pub mod prestart;
+pub mod swarm;

@@ -50,6 +50,7 @@ fn main() -> ExitCode {
         netns_name: cli.netns.clone(),
         host_netns: cli.host_netns.clone(),
         control_socket: socket,
+        swarm: cli.swarm.options(),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

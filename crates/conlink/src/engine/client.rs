@@ -62,6 +62,11 @@ impl EngineClient {
         self.kind
     }
 
+    /// The underlying API client, for calls this type does not wrap (swarm nodes).
+    pub(crate) fn api(&self) -> &Docker {
+        &self.docker
+    }
+
     /// All running containers, each inspected (the list call does not carry
     /// the init PID). Containers that stop while we look are left out.
     pub async fn list_running(&self) -> Result<Vec<ContainerInfo>, EngineError> {

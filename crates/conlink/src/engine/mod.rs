@@ -15,6 +15,7 @@ mod interface;
 mod lines;
 mod netns_runtime;
 mod own_container;
+pub mod swarm_labels;
 mod types;
 
 pub use client::EngineClient;

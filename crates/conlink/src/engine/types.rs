@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use super::swarm_labels;
+
 /// Which engine a container belongs to: Docker and Podman (both speak the Docker
 /// API) or conlink's own netns runtime. The kind matters for messages and for tagging
 /// containers with their origin.
@@ -66,17 +68,22 @@ pub struct ContainerInfo {
 }
 
 impl ContainerInfo {
+    /// The compose project, or for a swarm task its stack.
     pub fn compose_project(&self) -> Option<&str> {
-        self.label(LABEL_PROJECT)
+        self.label(LABEL_PROJECT).or_else(|| swarm_labels::stack(&self.labels))
     }
 
+    /// The compose service, or for a swarm task its service without the stack prefix.
     pub fn compose_service(&self) -> Option<&str> {
-        self.label(LABEL_SERVICE)
+        self.label(LABEL_SERVICE).or_else(|| swarm_labels::service(&self.labels))
     }
 
-    /// Replica index (1-based in compose); None when absent or not a number.
+    /// Replica index (1-based in compose, the task slot in swarm); None when absent or not a number.
     pub fn compose_index(&self) -> Option<u32> {
-        self.label(LABEL_NUMBER)?.trim().parse().ok()
+        match self.label(LABEL_NUMBER) {
+            Some(n) => n.trim().parse().ok(),
+            None => swarm_labels::slot(&self.labels),
+        }
     }
 
     pub fn compose_working_dir(&self) -> Option<&str> {
