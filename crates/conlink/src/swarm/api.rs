@@ -7,7 +7,7 @@ use anyhow::{bail, Context as _, Result};
 use bollard::models::{LocalNodeState, NodeState};
 use bollard::Docker;
 
-use super::peers::{node_addr, NodeView};
+use super::peers::{node_addr, Health, NodeView};
 
 /// This host's node.
 #[derive(Debug, Clone)]
@@ -49,7 +49,11 @@ pub async fn list_nodes(docker: &Docker) -> Result<Vec<NodeView>> {
             Some(NodeView {
                 hostname: n.description.and_then(|d| d.hostname).unwrap_or_else(|| id.clone()),
                 addr: node_addr(status.addr.as_deref(), manager_addr.as_deref()),
-                ready: status.state == Some(NodeState::READY),
+                health: match status.state {
+                    Some(NodeState::READY) => Health::Ready,
+                    Some(NodeState::DOWN) => Health::Down,
+                    _ => Health::Unsure,
+                },
                 id,
             })
         })

@@ -18,6 +18,9 @@ use super::layout::{device_name, vni_for};
 use super::peers::{desired_peers, diff};
 use super::vxlan::{create_device, MeshDevice};
 
+/// How long one node listing may take.
+const LIST_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Everything the mesh needs, gathered before the daemon builds bridges.
 pub struct MeshPlan {
     pub stack: String,
@@ -83,8 +86,10 @@ pub async fn start(plan: MeshPlan, bridge_nl: Nl, bridge_ns: &Netns) -> Result<M
             tokio::select! {
                 _ = stopped.changed() => break,
                 _ = timer.tick() => {
-                    if let Err(e) = mesh.sync().await {
-                        warn!("mesh: {e:#}");
+                    // A sync waiting on an unanswered manager must not hold up the stop.
+                    tokio::select! {
+                        _ = stopped.changed() => break,
+                        r = mesh.sync() => if let Err(e) = r { warn!("mesh: {e:#}") },
                     }
                 }
             }
@@ -98,8 +103,12 @@ impl Mesh {
     /// One round: the swarm's ready nodes → flooding entries on every device.
     async fn sync(&mut self) -> Result<()> {
         let t0 = Instant::now();
-        let nodes = list_nodes(&self.plan.nodes_api).await?;
-        let desired = desired_peers(&nodes, &self.plan.local.id, self.plan.local.addr);
+        // Without a leader (an election after a manager left) the list can take
+        // long; the tunnels stay as they are until a manager answers.
+        let nodes = tokio::time::timeout(LIST_TIMEOUT, list_nodes(&self.plan.nodes_api))
+            .await
+            .map_err(|_| anyhow::anyhow!("no answer from the swarm's node list within {LIST_TIMEOUT:?}"))??;
+        let desired = desired_peers(&nodes, &self.plan.local.id, self.plan.local.addr, &self.peers);
         let change = diff(&self.peers, &desired);
         for (addr, node) in &change.remove {
             for dev in &self.devices {

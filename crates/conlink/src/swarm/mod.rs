@@ -29,7 +29,7 @@ use crate::engine::{EngineClient, EngineKind};
 
 pub use layout::DEFAULT_VXLAN_PORT;
 pub use mesh::{start as start_mesh, MeshHandle, MeshPlan};
-pub use task::detach_engine_interfaces;
+pub use task::{announce, detach_engine_interfaces};
 
 /// Command-line flags of swarm mode.
 #[derive(Debug, Clone, clap::Args)]

@@ -12,9 +12,20 @@ pub struct NodeView {
     /// For log lines: the node's hostname.
     pub hostname: String,
     pub addr: Option<IpAddr>,
-    /// `Status.State == ready`: a node that is down (stopped, left,
-    /// partitioned) must not keep tunnels.
-    pub ready: bool,
+    pub health: Health,
+}
+
+/// A node's `Status.State`, as far as tunnels go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    /// `ready`: gets tunnels.
+    Ready,
+    /// `down` (stopped, left, lost its heartbeat): loses them.
+    Down,
+    /// `unknown`/`disconnected`: after a leader change every node is
+    /// `unknown` until it re-registers; tunnels are kept as they are, so a
+    /// manager election does not tear the mesh down.
+    Unsure,
 }
 
 /// The address a node advertises. Managers that listen on 0.0.0.0 report
@@ -29,12 +40,25 @@ pub fn node_addr(status_addr: Option<&str>, manager_addr: Option<&str>) -> Optio
     })
 }
 
-/// Peer address → node label ("hostname (id)") for every ready node but `self_id`.
-pub fn desired_peers(nodes: &[NodeView], self_id: &str, self_addr: IpAddr) -> BTreeMap<IpAddr, String> {
+/// Peer address → node label ("hostname (id)"): every ready node but
+/// `self_id`, plus the `current` peers whose state is unsure. Nodes that are
+/// down or no longer listed are left out.
+pub fn desired_peers(
+    nodes: &[NodeView],
+    self_id: &str,
+    self_addr: IpAddr,
+    current: &BTreeMap<IpAddr, String>,
+) -> BTreeMap<IpAddr, String> {
     nodes
         .iter()
-        .filter(|n| n.ready && n.id != self_id)
-        .filter_map(|n| Some((n.addr?, format!("{} ({})", n.hostname, short_id(&n.id)))))
+        .filter(|n| n.id != self_id)
+        .filter_map(|n| Some((n.addr?, n)))
+        .filter(|(addr, n)| match n.health {
+            Health::Ready => true,
+            Health::Unsure => current.contains_key(addr),
+            Health::Down => false,
+        })
+        .map(|(addr, n)| (addr, format!("{} ({})", n.hostname, short_id(&n.id))))
         .filter(|(addr, _)| *addr != self_addr)
         .collect()
 }
@@ -67,8 +91,8 @@ fn short_id(id: &str) -> &str {
 mod tests {
     use super::*;
 
-    fn node(id: &str, addr: &str, ready: bool) -> NodeView {
-        NodeView { id: id.into(), hostname: format!("host-{id}"), addr: addr.parse().ok(), ready }
+    fn node(id: &str, addr: &str, health: Health) -> NodeView {
+        NodeView { id: id.into(), hostname: format!("host-{id}"), addr: addr.parse().ok(), health }
     }
 
     fn ip(s: &str) -> IpAddr {
@@ -87,15 +111,34 @@ mod tests {
     #[test]
     fn peers_are_the_ready_others() {
         let nodes = [
-            node("self", "198.51.100.11", true),
-            node("b", "198.51.100.12", true),
-            node("c", "198.51.100.13", false),
-            node("d", "nope", true),
-            node("e", "198.51.100.11", true),
+            node("self", "198.51.100.11", Health::Ready),
+            node("b", "198.51.100.12", Health::Ready),
+            node("c", "198.51.100.13", Health::Down),
+            node("d", "nope", Health::Ready),
+            node("e", "198.51.100.11", Health::Ready),
+            node("f", "198.51.100.16", Health::Unsure),
         ];
-        let p = desired_peers(&nodes, "self", ip("198.51.100.11"));
+        let p = desired_peers(&nodes, "self", ip("198.51.100.11"), &BTreeMap::new());
         assert_eq!(p.keys().copied().collect::<Vec<_>>(), vec![ip("198.51.100.12")]);
         assert_eq!(p[&ip("198.51.100.12")], "host-b (b)");
+    }
+
+    #[test]
+    fn unsure_nodes_keep_their_tunnels_down_and_unlisted_ones_lose_them() {
+        let current: BTreeMap<IpAddr, String> = [
+            (ip("198.51.100.12"), "b".to_string()),
+            (ip("198.51.100.13"), "c".to_string()),
+            (ip("198.51.100.14"), "gone".to_string()),
+        ]
+        .into();
+        // What a manager lists right after a leader election: everyone unknown.
+        let nodes = [
+            node("self", "198.51.100.11", Health::Unsure),
+            node("b", "198.51.100.12", Health::Unsure),
+            node("c", "198.51.100.13", Health::Down),
+        ];
+        let p = desired_peers(&nodes, "self", ip("198.51.100.11"), &current);
+        assert_eq!(p.keys().copied().collect::<Vec<_>>(), vec![ip("198.51.100.12")]);
     }
 
     #[test]

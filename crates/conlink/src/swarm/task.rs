@@ -20,3 +20,22 @@ pub async fn detach_engine_interfaces(ns: &Netns) -> Result<Vec<String>, KernelE
     }
     Ok(removed)
 }
+
+/// Announces each IPv4 address of the task's links
+/// (gratuitous ARP), so hosts that knew the task on its previous node send
+/// to the new one at once.
+pub fn announce(ns: &Netns, links: &[crate::plan::PlannedLink]) {
+    for l in links {
+        let v4: Vec<std::net::Ipv4Addr> = l
+            .ip
+            .iter()
+            .filter_map(|n| match n.addr() {
+                std::net::IpAddr::V4(a) => Some(a),
+                _ => None,
+            })
+            .collect();
+        if let Err(e) = conlink_kernel::send_garp(ns, &l.dev, &v4) {
+            tracing::warn!(dev = %l.dev, "gratuitous ARP failed: {e}");
+        }
+    }
+}
