@@ -6,7 +6,9 @@
 use std::net::IpAddr;
 
 use futures::StreamExt;
-use netlink_packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_REQUEST};
+use netlink_packet_core::{
+    NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_REQUEST,
+};
 use netlink_packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
 };
@@ -41,7 +43,9 @@ impl Nl {
         let index = self.index_of(dev).await?;
         let msg = RouteNetlinkMessage::NewNeighbour(flood_entry_message(index, remote));
         match self.neigh_request(msg, NLM_F_CREATE | NLM_F_APPEND).await {
-            Err(e) if matches!(&e, rtnetlink::Error::NetlinkError(m) if -m.raw_code() == libc::EEXIST) => Ok(()),
+            Err(e) if matches!(&e, rtnetlink::Error::NetlinkError(m) if -m.raw_code() == libc::EEXIST) => {
+                Ok(())
+            }
             r => r.map_err(|e| KernelError::from_rtnl(op, e)),
         }
     }
@@ -86,16 +90,16 @@ mod tests {
         assert_eq!(m.header.state, NeighbourState::Permanent);
         assert!(m.header.flags.contains(NeighbourFlags::Own));
         assert!(m.attributes.contains(&NeighbourAttribute::LinkLayerAddress(vec![0; 6])));
-        assert!(m
-            .attributes
-            .contains(&NeighbourAttribute::Destination(NeighbourAddress::Inet("198.51.100.13".parse().unwrap()))));
+        assert!(m.attributes.contains(&NeighbourAttribute::Destination(NeighbourAddress::Inet(
+            "198.51.100.13".parse().unwrap()
+        ))));
     }
 
     #[test]
     fn v6_remote() {
         let m = flood_entry_message(3, "2001:db8::2".parse().unwrap());
-        assert!(m
-            .attributes
-            .contains(&NeighbourAttribute::Destination(NeighbourAddress::Inet6("2001:db8::2".parse().unwrap()))));
+        assert!(m.attributes.contains(&NeighbourAttribute::Destination(NeighbourAddress::Inet6(
+            "2001:db8::2".parse().unwrap()
+        ))));
     }
 }

@@ -48,7 +48,8 @@ pub fn send_garp(ns: &Netns, dev: &str, ips: &[Ipv4Addr]) -> io::Result<()> {
         }
         // SAFETY: raw is a fresh, valid fd nobody else owns.
         let sock = unsafe { OwnedFd::from_raw_fd(raw) };
-        let cname = std::ffi::CString::new(dev.as_str()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        let cname =
+            std::ffi::CString::new(dev.as_str()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
         // SAFETY: cname is a valid NUL-terminated string.
         let index = unsafe { libc::if_nametoindex(cname.as_ptr()) };
         if index == 0 {

@@ -23,9 +23,9 @@ mod tunnel;
 
 pub use child_link::{parse_ipvlan_mode, parse_macvlan_mode, ChildKind, ChildLinkRequest, IpvlanMode};
 pub use error::{feature_name, KernelError};
+pub use ethtool::{apply_ethtool, get_offload, parse_ethtool_args, set_offload, Offload};
 pub use fdb::flood_entry_message;
 pub use garp::{garp_frame, send_garp};
-pub use ethtool::{apply_ethtool, get_offload, parse_ethtool_args, set_offload, Offload};
 pub use in_netns::run_in_netns;
 pub use link::{format_mac, LinkInfo};
 pub use link_create::VethRequest;

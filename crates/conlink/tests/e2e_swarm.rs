@@ -31,5 +31,8 @@ fn stack_spans_three_swarm_nodes_and_follows_drain_and_node_loss() {
     for line in stdout.lines().filter(|l| l.contains("latency") || l.contains(" ms")) {
         say(line);
     }
-    assert!(out.status.success() && stdout.contains("swarm-test: PASS"), "swarm-test failed:\n{stdout}\n{stderr}");
+    assert!(
+        out.status.success() && stdout.contains("swarm-test: PASS"),
+        "swarm-test failed:\n{stdout}\n{stderr}"
+    );
 }

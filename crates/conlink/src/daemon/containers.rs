@@ -101,8 +101,16 @@ pub(super) async fn connect_started(
     }
     let ns =
         engine.namespace(c).map_err(|source| LinkError::Namespace { container: c.name.clone(), pid, source });
+    if let Ok(ns) = &ns {
+        engine.prepare_namespace(c, ns).await;
+    }
     let ok = connect_and_record(state, c.engine, &c.id, &c.name, pid, ns, planned).await;
     state.announce_if_ready();
+    if ok {
+        if let Ok(ns) = engine.namespace(c) {
+            engine.links_up(c, &ns).await;
+        }
+    }
     ok
 }
 

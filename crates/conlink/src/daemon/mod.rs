@@ -61,6 +61,8 @@ pub struct DaemonOptions {
     pub host_netns: Option<String>,
     /// Unix socket for `conlink status|netem|link`.
     pub control_socket: PathBuf,
+    /// Docker Swarm mode (`--swarm`): the swarm engine and the mesh.
+    pub swarm: Option<crate::swarm::SwarmOptions>,
 }
 
 /// Runs until SIGINT/SIGTERM, then removes what it built.
@@ -76,9 +78,21 @@ pub async fn run(cfg: Arc<NetworkConfig>, opts: DaemonOptions) -> Result<()> {
         namespace::Placement::decide(own_id.is_some(), &opts.netns_name, opts.host_netns.as_deref())?;
     let lock = instance_lock::acquire(&instance_lock::lock_dir(), placement.label())?;
     debug!(lock = %lock.path.display(), netns = placement.label(), "instance lock taken");
-    // The netns runtime needs no engine; without nodes at least one engine must answer.
-    let sockets = EngineSockets { docker: &opts.docker_socket, podman: &opts.podman_socket };
-    let engines = events::connect_engines(&sockets, cfg.nodes.is_empty()).await?;
+    // Swarm mode: this node's tasks of the stack are the only engine, plus the mesh.
+    let (cfg, engines, mesh_plan) = match &opts.swarm {
+        Some(s) => {
+            let p =
+                crate::swarm::prepare(cfg, s, &opts.docker_socket, opts.compose_project.as_deref()).await?;
+            let engine: Arc<dyn crate::engine::Engine> = Arc::new(p.engine);
+            (p.cfg, vec![engine], Some(p.mesh))
+        }
+        None => {
+            // The netns runtime needs no engine; without nodes at least one engine must answer.
+            let sockets = EngineSockets { docker: &opts.docker_socket, podman: &opts.podman_socket };
+            let engines = events::connect_engines(&sockets, cfg.nodes.is_empty()).await?;
+            (cfg, engines, None)
+        }
+    };
 
     let scope = events::project_scope(opts.compose_project.as_deref(), own_id.as_deref(), &engines).await;
     match &scope.project {
@@ -100,7 +114,13 @@ pub async fn run(cfg: Arc<NetworkConfig>, opts: DaemonOptions) -> Result<()> {
     let known = prestart::KnownContainers::new(engines.clone());
     let state = Arc::new(State::new(cfg.clone(), scope, infra, known, started));
     let mut nodes = None;
+    let mut mesh = None;
     let outcome = async {
+        if let Some(plan) = mesh_plan {
+            mesh = Some(
+                crate::swarm::start_mesh(plan, state.infra.nl.clone(), &state.infra.namespace.netns).await?,
+            );
+        }
         let control = control_server::serve(state.clone(), &opts.control_socket)
             .with_context(|| format!("cannot listen on control socket {}", opts.control_socket.display()))?;
         let running = async {
@@ -112,6 +132,9 @@ pub async fn run(cfg: Arc<NetworkConfig>, opts: DaemonOptions) -> Result<()> {
         running
     }
     .await;
+    if let Some(mesh) = mesh {
+        mesh.stop().await;
+    }
     shutdown(&state, nodes.as_ref()).await;
     outcome
 }

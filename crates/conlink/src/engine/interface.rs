@@ -54,4 +54,16 @@ pub trait Engine: Send + Sync + 'static {
         argv: Vec<String>,
         on_line: LineSink,
     ) -> BoxFuture<'a, Result<ExecOutput, EngineError>>;
+
+    /// Engine-specific work in a container's namespace before its links are built
+    /// (swarm: remove the interface the engine gave a task). Default: nothing.
+    fn prepare_namespace<'a>(&'a self, _container: &'a ContainerInfo, _ns: &'a Netns) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
+
+    /// Called once all of a container's links are up (swarm: announce its
+    /// addresses from the node it now runs on). Default: nothing.
+    fn links_up<'a>(&'a self, _container: &'a ContainerInfo, _ns: &'a Netns) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
 }

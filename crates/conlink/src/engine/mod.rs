@@ -4,8 +4,9 @@
 //! which containers run (with their labels and network namespace), start/die
 //! events, and `exec` for the `commands` section. Implementations:
 //! [`EngineClient`] (Docker, and Podman through its Docker-compatible API; the
-//! client is parametrised by socket) and [`NetnsRuntime`] (nodes in plain named
-//! network namespaces, no engine at all).
+//! client is parametrised by socket), [`SwarmEngine`] (one stack's tasks on this
+//! swarm node) and [`NetnsRuntime`] (nodes in plain named network namespaces, no
+//! engine at all).
 
 mod client;
 mod convert;
@@ -15,6 +16,7 @@ mod interface;
 mod lines;
 mod netns_runtime;
 mod own_container;
+mod swarm;
 pub mod swarm_labels;
 mod types;
 
@@ -23,4 +25,5 @@ pub use error::EngineError;
 pub use interface::{Engine, EventStream, LineSink};
 pub use netns_runtime::{node_id, NetnsRuntime};
 pub use own_container::own_container_id;
+pub use swarm::SwarmEngine;
 pub use types::{ContainerInfo, EngineEvent, EngineKind, ExecOutput};

@@ -14,6 +14,8 @@ pub enum EngineKind {
     Podman,
     /// Nodes of the engine-free netns runtime (`nodes:` in the config).
     Netns,
+    /// One stack's tasks on this Docker Swarm node (`--swarm`).
+    Swarm,
 }
 
 impl EngineKind {
@@ -23,6 +25,7 @@ impl EngineKind {
             EngineKind::Docker => "--docker-socket",
             EngineKind::Podman => "--podman-socket",
             EngineKind::Netns => "--network-file (nodes:)",
+            EngineKind::Swarm => "--docker-socket (with --swarm)",
         }
     }
 
@@ -32,6 +35,7 @@ impl EngineKind {
             EngineKind::Docker => "is dockerd running?",
             EngineKind::Podman => "is `podman system service` running?",
             EngineKind::Netns => "the netns runtime has no socket",
+            EngineKind::Swarm => "is dockerd running, and is it a swarm node?",
         }
     }
 }
@@ -42,6 +46,7 @@ impl fmt::Display for EngineKind {
             EngineKind::Docker => "docker",
             EngineKind::Podman => "podman",
             EngineKind::Netns => "netns",
+            EngineKind::Swarm => "swarm",
         })
     }
 }

@@ -120,7 +120,9 @@ mod tests {
 
     fn cfg() -> NetworkConfig {
         let mut c = NetworkConfig::default();
-        for (name, mode) in [("s1", BridgeMode::Linux), ("local", BridgeMode::Linux), ("p", BridgeMode::Patch)] {
+        for (name, mode) in
+            [("s1", BridgeMode::Linux), ("local", BridgeMode::Linux), ("p", BridgeMode::Patch)]
+        {
             c.bridges.insert(name.into(), Bridge { name: name.into(), mode });
         }
         c.links = vec![
@@ -156,7 +158,10 @@ mod tests {
         assert!(device_name("a-very-long-bridge-name").len() <= 15);
         let long = vec!["a-very-long-one".to_string(), "a-very-long-two".to_string()];
         let e = check_device_names(&long).unwrap_err();
-        assert!(e.contains("a-very-long-one") && e.contains("a-very-long-two") && e.contains("vxs-a-very-long"), "{e}");
+        assert!(
+            e.contains("a-very-long-one") && e.contains("a-very-long-two") && e.contains("vxs-a-very-long"),
+            "{e}"
+        );
         assert!(check_device_names(&["s1".into(), "s2".into()]).is_ok());
     }
 

@@ -1,11 +1,10 @@
 //! Docker Swarm: one topology across the hosts of a swarm.
 //!
 //! conlink runs on every node (on the host, see examples/swarm/README.md for
-//! why not as a stack service) against that node's dockerd. Tasks are
-//! matched like compose replicas (stack = project, service without the stack
-//! prefix, task slot = replica index: [`crate::engine::swarm_labels`]), so the
-//! daemon's ordinary event loop connects the tasks scheduled here and drops
-//! the links of tasks that leave. What swarm adds is the mesh: every bridge
+//! why not as a stack service) against that node's dockerd. The engine side is
+//! [`crate::engine::SwarmEngine`]: tasks are matched like compose replicas, so
+//! the daemon's ordinary event loop connects the tasks scheduled here and drops
+//! the links of tasks that leave. This module adds the mesh: every bridge
 //! with service links gets a vxlan device whose peers are the swarm's other
 //! ready nodes, by the address each advertises, refreshed from `/nodes`.
 
@@ -13,7 +12,6 @@ mod api;
 mod layout;
 mod mesh;
 mod peers;
-mod task;
 mod vxlan;
 
 use std::path::PathBuf;
@@ -25,11 +23,10 @@ use conlink_config::NetworkConfig;
 use conlink_kernel::{Netns, Nl};
 use tracing::{info, warn};
 
-use crate::engine::{EngineClient, EngineKind};
+use crate::engine::{EngineClient, EngineKind, SwarmEngine};
 
 pub use layout::DEFAULT_VXLAN_PORT;
 pub use mesh::{start as start_mesh, MeshHandle, MeshPlan};
-pub use task::{announce, detach_engine_interfaces};
 
 /// Command-line flags of swarm mode.
 #[derive(Debug, Clone, clap::Args)]
@@ -67,20 +64,30 @@ impl SwarmArgs {
     }
 }
 
+/// What [`prepare`] hands the daemon.
+pub struct Prepared {
+    /// The config with the MTU of links on meshed bridges lowered.
+    pub cfg: Arc<NetworkConfig>,
+    /// The only engine in swarm mode: this node's tasks of the stack.
+    pub engine: SwarmEngine,
+    pub mesh: MeshPlan,
+}
+
 /// Before the daemon builds anything: finds our node and the underlay,
-/// decides the meshed bridges and their MTU, lowers the MTU of links on them,
-/// and returns the (possibly changed) config with the mesh's plan.
+/// decides the meshed bridges and their MTU, lowers the MTU of links on them.
 pub async fn prepare(
     cfg: Arc<NetworkConfig>,
     opts: &SwarmOptions,
     docker_socket: &std::path::Path,
     stack: Option<&str>,
-) -> Result<(Arc<NetworkConfig>, MeshPlan)> {
+) -> Result<Prepared> {
     let Some(stack) = stack else {
         bail!("--swarm needs the stack's name: --compose-project STACK (the name given to `docker stack deploy`)")
     };
     let engine = EngineClient::connect(EngineKind::Docker, docker_socket).await?;
-    let local = api::local_node(engine.api()).await.with_context(|| format!("swarm node at {}", docker_socket.display()))?;
+    let local = api::local_node(engine.api())
+        .await
+        .with_context(|| format!("swarm node at {}", docker_socket.display()))?;
     let nodes_api = match &opts.manager_socket {
         Some(sock) => EngineClient::connect(EngineKind::Docker, sock).await?.api().clone(),
         None if local.manager => engine.api().clone(),
@@ -113,7 +120,7 @@ pub async fn prepare(
         port: opts.vxlan_port,
         poll: opts.poll,
     };
-    Ok((Arc::new(cfg), plan))
+    Ok(Prepared { cfg: Arc::new(cfg), engine: SwarmEngine::new(engine, stack), mesh: plan })
 }
 
 /// MTU of the interface holding `addr`; 1500 when it cannot be found.

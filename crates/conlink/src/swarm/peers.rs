@@ -36,7 +36,11 @@ pub fn node_addr(status_addr: Option<&str>, manager_addr: Option<&str>) -> Optio
     status.or_else(|| {
         let m = manager_addr?;
         let host = m.rsplit_once(':').map_or(m, |(h, _)| h);
-        host.trim_start_matches('[').trim_end_matches(']').parse().ok().filter(|a: &IpAddr| !a.is_unspecified())
+        host.trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse()
+            .ok()
+            .filter(|a: &IpAddr| !a.is_unspecified())
     })
 }
 
@@ -79,7 +83,11 @@ impl PeerChange {
 pub fn diff(current: &BTreeMap<IpAddr, String>, desired: &BTreeMap<IpAddr, String>) -> PeerChange {
     PeerChange {
         add: desired.iter().filter(|(a, _)| !current.contains_key(a)).map(|(a, n)| (*a, n.clone())).collect(),
-        remove: current.iter().filter(|(a, _)| !desired.contains_key(a)).map(|(a, n)| (*a, n.clone())).collect(),
+        remove: current
+            .iter()
+            .filter(|(a, _)| !desired.contains_key(a))
+            .map(|(a, n)| (*a, n.clone()))
+            .collect(),
     }
 }
 

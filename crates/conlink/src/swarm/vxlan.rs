@@ -100,8 +100,15 @@ mod tests {
 
     #[test]
     fn v6_local_address() {
-        let dev =
-            MeshDevice { name: "vxs-s1".into(), vni: 1, port: 8472, local: "2001:db8::1".parse().unwrap(), mtu: 1430 };
-        assert!(vxlan_data(&device_message(&dev, 3)).contains(&InfoVxlan::Local6("2001:db8::1".parse().unwrap())));
+        let dev = MeshDevice {
+            name: "vxs-s1".into(),
+            vni: 1,
+            port: 8472,
+            local: "2001:db8::1".parse().unwrap(),
+            mtu: 1430,
+        };
+        assert!(
+            vxlan_data(&device_message(&dev, 3)).contains(&InfoVxlan::Local6("2001:db8::1".parse().unwrap()))
+        );
     }
 }
