@@ -22,6 +22,9 @@
 # SWARM_ENV_IMAGE (default bbox:local), SWARM_ENV_SOURCE_SOCK (the dockerd the
 # image comes from, default /var/run/docker.sock).
 # For each node: STATE/nI/docker.sock, STATE/nI/addr, STATE/nI/dockerd.log.
+# STATE/node/docker.sock is, seen from inside any node (its mount namespace
+# has a private tmpfs there), that node's own dockerd: the one path a global
+# service bind-mounts to reach its node's engine. From outside it is empty.
 set -euo pipefail
 
 NAME=${SWARM_ENV_NAME:-cswarm}
@@ -91,9 +94,10 @@ make_node() {
     # namespace's own /sys (so its mounts vanish with it), but that /sys has
     # no cgroup hierarchies: remount the host's ones (read from /proc/mounts)
     # there first. Own UTS namespace: each node has its own hostname (nI).
-    ip netns exec "$ns" unshare --uts sh -c "$(cgroup_mounts) hostname n$i; exec \"\$@\"" sh dockerd \
+    mkdir -p "$STATE/node"
+    ip netns exec "$ns" unshare --uts sh -c "$(cgroup_mounts) mount -t tmpfs -o size=1m,mode=755 tmpfs $STATE/node && hostname n$i; exec \"\$@\"" sh dockerd \
         --data-root "$dir/data" --exec-root "$dir/exec" --pidfile "$dir/dockerd.pid" \
-        -H "unix://$dir/docker.sock" --userland-proxy=false \
+        -H "unix://$dir/docker.sock" -H "unix://$STATE/node/docker.sock" --userland-proxy=false \
         >"$dir/dockerd.log" 2>&1 &
     echo $! >"$dir/started.pid"
 }
@@ -149,7 +153,7 @@ stop_node() {
 
 down() {
     local i d
-    for d in "$STATE"/n*; do
+    for d in "$STATE"/n[0-9]*; do
         [ -d "$d" ] || continue
         i=${d##*/n}
         stop_node "$i"

@@ -2,10 +2,13 @@
 # End-to-end test of conlink's swarm mode on a three-node swarm built by
 # scripts/swarm-env.sh (one dockerd per network namespace, one test LAN).
 #
-#   scripts/swarm-test.sh [CONLINK_BINARY]
+#   scripts/swarm-test.sh [CONLINK_BINARY]      SWARM_TEST_MODE=service|host
 #
-# Deploys examples/swarm/stack.yaml, runs conlink on every node (as on a
-# host: in the node's network namespace, against the node's dockerd), then
+# Deploys examples/swarm/stack.yaml. Mode `service` (default): conlink runs
+# as the stack's global service `network`, from an image made of
+# CONLINK_BINARY and imported into every node. Mode `host`: that service is
+# removed and conlink runs on every host (in the node's network namespace,
+# against the node's dockerd) as a plain process. Then it
 # checks and measures: pings across hosts (latency), MTU after vxlan, a new
 # task's links on another node (time from task start to links up), a drain
 # (tasks move and reconnect: time to reconverge), a stopped node (its
@@ -22,6 +25,8 @@ export SWARM_ENV_STATE=${SWARM_ENV_STATE:-/tmp/$SWARM_ENV_NAME}
 S=$SWARM_ENV_STATE
 STACK=${SWARM_TEST_STACK:-lab}
 FILE=$ROOT/examples/swarm/stack.yaml
+MODE=${SWARM_TEST_MODE:-service}
+IMAGE=conlink-swarm:test
 FAILS=0
 
 say() { echo "swarm-test: $*"; }
@@ -37,6 +42,7 @@ command -v dockerd >/dev/null || { echo "skipped: no dockerd installed"; exit 0;
 
 stop_conlink() {
     local i=$1 pid deadline
+    [ "$MODE" = host ] || return 0
     pid=$(cat "$S/n$i/conlink.pid" 2>/dev/null || true)
     [ -n "$pid" ] || return 0
     kill "$pid" 2>/dev/null || true
@@ -50,11 +56,14 @@ cleanup() {
     local rc=$? i
     trap - EXIT
     for i in 1 2 3; do stop_conlink "$i"; done
-    if [ $rc != 0 ] || [ $FAILS != 0 ]; then
+    if [ $rc != 0 ] || [ $FAILS != 0 ] || [ -n "${SWARM_TEST_KEEP_LOGS:-}" ]; then
+        dk 1 stack ps "$STACK" --no-trunc >"$S/stack-ps.txt" 2>&1 || true
+        mkdir -p "$S.logs" && cp "$S/stack-ps.txt" "$S.logs/" 2>/dev/null || true
         # Kept for a look after the state directory is gone.
         mkdir -p "$S.logs"
         for i in 1 2 3; do
-            [ -f "$S/n$i/conlink.log" ] || continue
+            [ "$MODE" = host ] || conlink_log "$i" >"$S/n$i/conlink.log" 2>/dev/null || true
+            [ -s "$S/n$i/conlink.log" ] || continue
             cp "$S/n$i/conlink.log" "$S.logs/conlink-n$i.log"
             echo "--- conlink log of n$i (tail; all of it in $S.logs/)"
             tail -25 "$S/n$i/conlink.log"
@@ -66,6 +75,27 @@ cleanup() {
     exit $rc
 }
 trap cleanup EXIT
+
+# conlink's output on node I.
+conlink_log() {
+    if [ "$MODE" = host ]; then
+        cat "$S/n$1/conlink.log"
+    else
+        local c
+        c=$(dk "$1" ps -aq -f "name=^${STACK}_network\." | head -1)
+        [ -n "$c" ] && dk "$1" logs "$c" 2>&1
+    fi
+}
+
+# An image of just the static binary, in every node's engine (no registry).
+import_image() {
+    local root i
+    root=$(mktemp -d "$S/image.XXXX")
+    mkdir -p "$root/bin" "$root/run" "$root/tmp"
+    cp "$BIN" "$root/bin/conlink"
+    for i in 1 2 3; do tar -C "$root" -c . | dk "$i" import - "$IMAGE" >/dev/null; done
+    rm -rf "$root"
+}
 
 start_conlink() {
     local i=$1
@@ -100,13 +130,30 @@ wait_ping() {
         sleep 0.1
     done
 }
-cl_ns() { echo "/run/netns/$SWARM_ENV_NAME-n${1}cl"; }
+# conlink's bridge namespace on node I (service mode: seen through its container's root).
+cl_ns() {
+    if [ "$MODE" = host ]; then
+        echo "/run/netns/$SWARM_ENV_NAME-n${1}cl"
+    else
+        local c pid
+        c=$(dk "$1" ps -q -f "name=^${STACK}_network\." | head -1)
+        pid=$(dk "$1" inspect -f '{{.State.Pid}}' "$c" 2>/dev/null)
+        echo "/proc/$pid/root/run/netns/conlink"
+    fi
+}
 fdb_peers() { nsenter --net="$(cl_ns "$1")" bridge fdb show dev "vxs-$2" 2>/dev/null | awk '/^00:00:00:00:00:00/ {print $3}' | sort | paste -sd' '; }
 
-say "building the swarm"
+say "building the swarm (conlink as a $MODE)"
 "$HERE/swarm-env.sh" up >/dev/null
-dk 1 stack deploy -c "$FILE" "$STACK" >/dev/null 2>&1
-for i in 1 2 3; do start_conlink "$i"; done
+if [ "$MODE" = host ]; then
+    CONLINK_IMAGE=none NODE_DOCKER_SOCK=$S/node/docker.sock dk 1 stack deploy -c "$FILE" "$STACK" >/dev/null 2>&1
+    dk 1 service rm "${STACK}_network" >/dev/null
+    for i in 1 2 3; do start_conlink "$i"; done
+else
+    import_image
+    # Each node's own engine, wherever the global service runs (see swarm-env.sh).
+    CONLINK_IMAGE=$IMAGE NODE_DOCKER_SOCK=$S/node/docker.sock dk 1 stack deploy -c "$FILE" "$STACK" >/dev/null 2>&1
+fi
 
 # h1.N: 10.0.1.(100+N-1), h2.N: 10.0.2.(100+N-1), r0: 10.0.1.1 / 10.0.2.1.
 say "waiting for every task to reach the router"
@@ -145,7 +192,7 @@ PEER=10.0.2.100
 wait_ping h2 3 "$PEER" 30 || fail "h2.3 cannot ping $PEER on another node"
 T_PING=$(now)
 STARTED=$(dk "$N3" inspect -f '{{.State.StartedAt}}' "$(dk "$N3" ps -q -f "name=^${STACK}_h2\.3\.")")
-UP_LINE=$(grep 'link up' "$S/n$N3/conlink.log" | grep "container=${STACK}_h2.3." | tail -1 | cut -d' ' -f1)
+UP_LINE=$(conlink_log "$N3" | grep 'link up' | grep "container=${STACK}_h2.3." | tail -1 | cut -d' ' -f1)
 START_TO_LINK=$(python3 -c "
 import datetime,sys
 p=lambda s: datetime.datetime.fromisoformat(s.rstrip('Z')[:26])
@@ -209,9 +256,21 @@ for ip in 10.0.1.100 10.0.1.101 10.0.2.100 10.0.2.101; do
     pings r0 1 "$ip" || fail "r0 cannot reach $ip after n$d stopped"
 done
 
-say "conlink exits clean: its namespaces go"
-for i in "${others[@]}"; do stop_conlink "$i"; done
-for i in 1 2 3; do [ -e "$(cl_ns "$i")" ] && fail "namespace $(cl_ns "$i") left after conlink exited"; done
+if [ "$MODE" = host ]; then
+    say "conlink exits clean: its namespaces go"
+    for i in "${others[@]}"; do stop_conlink "$i"; done
+    for i in 1 2 3; do [ -e "$(cl_ns "$i")" ] && fail "namespace $(cl_ns "$i") left after conlink exited"; done
+else
+    say "conlink stops with the stack and removes the tasks' links"
+    pid=$(task_pid h1 1)
+    dk "${others[0]}" service rm "${STACK}_network" >/dev/null
+    deadline=$((SECONDS + 20))
+    while [ -n "$(dk "${others[0]}" ps -q -f "name=^${STACK}_network\.")$(dk "${others[1]}" ps -q -f "name=^${STACK}_network\.")" ]; do
+        [ $SECONDS -lt $deadline ] || { fail "conlink service did not stop"; break; }
+        sleep 0.2
+    done
+    [ "$(nsenter --net="/proc/$pid/ns/net" ip -o link | grep -vc ': lo:')" = 0 ] || fail "h1.1 kept links after conlink stopped"
+fi
 
 [ $FAILS = 0 ] || die "$FAILS check(s) failed"
 say "PASS"

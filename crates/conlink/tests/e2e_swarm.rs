@@ -2,7 +2,9 @@
 //! (one network namespace each, one test LAN), joins them into a swarm,
 //! deploys examples/swarm/stack.yaml, runs this build's conlink on every
 //! node and checks cross-host pings, MTU, a new task, a drain and a stopped
-//! node. The script cleans up everything it made, failure included.
+//! node. The script cleans up everything it made, failure included. Both
+//! forms run, one after the other (each is a whole swarm): conlink as the
+//! stack's global service, and conlink as a process on each host.
 
 mod support;
 
@@ -20,19 +22,22 @@ fn stack_spans_three_swarm_nodes_and_follows_drain_and_node_loss() {
         say(&format!("skipped {test}: needs root (network namespaces, dockerd)"));
         return;
     }
-    let out = Command::new(repo_root().join("scripts/swarm-test.sh"))
-        .arg(conlink_bin())
-        // Names of its namespaces: unique to this process so parallel runs do not meet.
-        .env("SWARM_ENV_NAME", format!("sw{}", std::process::id() % 100_000))
-        .output()
-        .expect("run scripts/swarm-test.sh");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    for line in stdout.lines().filter(|l| l.contains("latency") || l.contains(" ms")) {
-        say(line);
+    for mode in ["service", "host"] {
+        let out = Command::new(repo_root().join("scripts/swarm-test.sh"))
+            .arg(conlink_bin())
+            .env("SWARM_TEST_MODE", mode)
+            // Names of its namespaces: unique to this process so parallel runs do not meet.
+            .env("SWARM_ENV_NAME", format!("sw{}", std::process::id() % 100_000))
+            .output()
+            .expect("run scripts/swarm-test.sh");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        for line in stdout.lines().filter(|l| l.contains(" ms")) {
+            say(&format!("[{mode}] {line}"));
+        }
+        assert!(
+            out.status.success() && stdout.contains("swarm-test: PASS"),
+            "swarm-test ({mode}) failed:\n{stdout}\n{stderr}"
+        );
     }
-    assert!(
-        out.status.success() && stdout.contains("swarm-test: PASS"),
-        "swarm-test failed:\n{stdout}\n{stderr}"
-    );
 }

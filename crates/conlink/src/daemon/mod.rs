@@ -74,15 +74,25 @@ pub async fn run(cfg: Arc<NetworkConfig>, opts: DaemonOptions) -> Result<()> {
     let mut sigterm = signal(SignalKind::terminate())?;
     let own_id = own_container_id();
     // Before anything is touched: which namespace, and that no other conlink has it.
-    let placement =
-        namespace::Placement::decide(own_id.is_some(), &opts.netns_name, opts.host_netns.as_deref())?;
+    // In swarm mode the namespace conlink starts in is its node's underlay (the host's,
+    // even as a service on the host network): bridges always get one of their own.
+    let placement = match &opts.swarm {
+        Some(_) => namespace::Placement::named(&opts.netns_name)?,
+        None => namespace::Placement::decide(own_id.is_some(), &opts.netns_name, opts.host_netns.as_deref())?,
+    };
     let lock = instance_lock::acquire(&instance_lock::lock_dir(), placement.label())?;
     debug!(lock = %lock.path.display(), netns = placement.label(), "instance lock taken");
     // Swarm mode: this node's tasks of the stack are the only engine, plus the mesh.
     let (cfg, engines, mesh_plan) = match &opts.swarm {
         Some(s) => {
-            let p =
-                crate::swarm::prepare(cfg, s, &opts.docker_socket, opts.compose_project.as_deref()).await?;
+            let p = crate::swarm::prepare(
+                cfg,
+                s,
+                &opts.docker_socket,
+                opts.compose_project.as_deref(),
+                own_id.as_deref(),
+            )
+            .await?;
             let engine: Arc<dyn crate::engine::Engine> = Arc::new(p.engine);
             (p.cfg, vec![engine], Some(p.mesh))
         }

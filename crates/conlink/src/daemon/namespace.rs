@@ -47,6 +47,12 @@ impl Placement {
         Ok(Placement::Own { label: named.unwrap_or_else(|| format!("netns-{current}")) })
     }
 
+    /// `/run/netns/NAME` whatever namespace conlink runs in (swarm mode).
+    pub fn named(netns_name: &str) -> Result<Placement> {
+        check_netns_name(netns_name).map_err(|e| anyhow::anyhow!("--netns {netns_name:?}: {e}"))?;
+        Ok(Placement::Named { name: netns_name.to_string() })
+    }
+
     /// Names the lock, conlink's marks and per-instance files.
     pub fn label(&self) -> &str {
         match self {

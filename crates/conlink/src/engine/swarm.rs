@@ -11,6 +11,8 @@
 //! other hosts' bridges still send to the old node: [`Engine::links_up`]
 //! announces its IPv4 addresses (gratuitous ARP) from the new place.
 
+use std::path::{Path, PathBuf};
+
 use futures::future::BoxFuture;
 use futures::FutureExt as _;
 use tracing::{debug, warn};
@@ -26,11 +28,13 @@ use super::types::{ContainerInfo, EngineKind, ExecOutput};
 pub struct SwarmEngine {
     docker: EngineClient,
     stack: String,
+    /// The host's /proc as conlink sees it (`/host/proc` in the service form).
+    host_proc: PathBuf,
 }
 
 impl SwarmEngine {
-    pub fn new(docker: EngineClient, stack: &str) -> SwarmEngine {
-        SwarmEngine { docker, stack: stack.to_string() }
+    pub fn new(docker: EngineClient, stack: &str, host_proc: &Path) -> SwarmEngine {
+        SwarmEngine { docker, stack: stack.to_string(), host_proc: host_proc.to_path_buf() }
     }
 
     /// Containers of this engine are tagged Swarm, so resync compares them with
@@ -69,8 +73,10 @@ impl Engine for SwarmEngine {
         futures::StreamExt::boxed(self.docker.events())
     }
 
+    /// The engine reports host PIDs: looked up in the host's /proc, wherever it is mounted.
     fn namespace(&self, container: &ContainerInfo) -> std::io::Result<Netns> {
-        Netns::from_pid(container.pid.unwrap_or(0))
+        let pid = container.pid.unwrap_or(0);
+        Netns::from_path(&self.host_proc.join(pid.to_string()).join("ns/net"))
     }
 
     fn exec<'a>(

@@ -23,7 +23,7 @@ use conlink_config::NetworkConfig;
 use conlink_kernel::{Netns, Nl};
 use tracing::{info, warn};
 
-use crate::engine::{EngineClient, EngineKind, SwarmEngine};
+use crate::engine::{swarm_labels, EngineClient, EngineKind, SwarmEngine};
 
 pub use layout::DEFAULT_VXLAN_PORT;
 pub use mesh::{start as start_mesh, MeshHandle, MeshPlan};
@@ -44,12 +44,19 @@ pub struct SwarmArgs {
     /// is a worker [default: --docker-socket, which must then be a manager's].
     #[arg(long, value_name = "PATH", env = "CONLINK_SWARM_MANAGER_SOCKET")]
     pub swarm_manager_socket: Option<PathBuf>,
+
+    /// Where the host's /proc is, to enter tasks by PID: `/host/proc` when conlink
+    /// runs as a stack service with `/proc:/host/proc` mounted (swarm services
+    /// cannot have `pid: host`).
+    #[arg(long, value_name = "DIR", env = "CONLINK_HOST_PROC", default_value = "/proc")]
+    pub host_proc: PathBuf,
 }
 
 /// Swarm mode as the daemon gets it.
 #[derive(Debug, Clone)]
 pub struct SwarmOptions {
     pub vxlan_port: u16,
+    pub host_proc: PathBuf,
     pub manager_socket: Option<PathBuf>,
     pub poll: Duration,
 }
@@ -58,6 +65,7 @@ impl SwarmArgs {
     pub fn options(&self) -> Option<SwarmOptions> {
         self.swarm.then(|| SwarmOptions {
             vxlan_port: self.swarm_vxlan_port,
+            host_proc: self.host_proc.clone(),
             manager_socket: self.swarm_manager_socket.clone(),
             poll: Duration::from_secs(2),
         })
@@ -80,11 +88,22 @@ pub async fn prepare(
     opts: &SwarmOptions,
     docker_socket: &std::path::Path,
     stack: Option<&str>,
+    own_container: Option<&str>,
 ) -> Result<Prepared> {
-    let Some(stack) = stack else {
-        bail!("--swarm needs the stack's name: --compose-project STACK (the name given to `docker stack deploy`)")
-    };
     let engine = EngineClient::connect(EngineKind::Docker, docker_socket).await?;
+    // As a service of the stack, conlink's own task says which stack it serves.
+    let own_stack = match (stack, own_container) {
+        (None, Some(id)) => {
+            engine.inspect(id).await.ok().and_then(|me| swarm_labels::stack(&me.labels).map(str::to_string))
+        }
+        _ => None,
+    };
+    let Some(stack) = stack.or(own_stack.as_deref()) else {
+        bail!(
+            "--swarm needs the stack's name: --compose-project STACK (the name given to `docker stack deploy`), \
+             or run conlink as a service of that stack"
+        )
+    };
     let local = api::local_node(engine.api())
         .await
         .with_context(|| format!("swarm node at {}", docker_socket.display()))?;
@@ -120,7 +139,7 @@ pub async fn prepare(
         port: opts.vxlan_port,
         poll: opts.poll,
     };
-    Ok(Prepared { cfg: Arc::new(cfg), engine: SwarmEngine::new(engine, stack), mesh: plan })
+    Ok(Prepared { cfg: Arc::new(cfg), engine: SwarmEngine::new(engine, stack, &opts.host_proc), mesh: plan })
 }
 
 /// MTU of the interface holding `addr`; 1500 when it cannot be found.
