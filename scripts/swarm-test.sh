@@ -216,21 +216,26 @@ say "drain n$d ($MOVING tasks)"
 T0=$(now)
 dk 1 node update --availability drain "n$d" >/dev/null
 deadline=$((SECONDS + 90))
+BLOCKERS=""
 while :; do
-    ok=1
-    [ -z "$(dk "$d" ps -q -f "name=^${STACK}_")" ] || ok=0
+    ok=1 why=""
+    [ -z "$(dk "$d" ps -q -f "name=^${STACK}_[hr]")" ] || { ok=0; why="tasks still on n$d"; }
     for t in "h1 1 10.0.1.100" "h1 2 10.0.1.101" "h2 1 10.0.2.100" "h2 2 10.0.2.101"; do
         set -- $t
         [ $ok = 1 ] || break
         n=$(task_node "$1" "$2")
-        { [ -n "$n" ] && [ "$n" != "$d" ] && pings r0 1 "$3"; } || ok=0
+        if [ -z "$n" ] || [ "$n" = "$d" ]; then ok=0 why="$1.$2 not running elsewhere"
+        elif ! pings r0 1 "$3"; then ok=0 why="r0 cannot ping $1.$2 ($3) on n$n"
+        fi
     done
+    # What held the drain up, in order, for the record.
+    [ -z "$why" ] || [ "${BLOCKERS##*; }" = "$why" ] || BLOCKERS="$BLOCKERS; $why"
     [ $ok = 1 ] && break
     [ $SECONDS -lt $deadline ] || { fail "drain did not reconverge in 90 s"; break; }
     sleep 0.1
 done
 DRAIN_MS=$(ms_since "$T0")
-say "drain reconverged (all tasks off n$d, r0 reaches every host) in ${DRAIN_MS} ms"
+say "drain reconverged (all tasks off n$d, r0 reaches every host) in ${DRAIN_MS} ms; waited for: ${BLOCKERS#; }"
 dk 1 stack ps "$STACK" --filter desired-state=running --format '{{.Name}} {{.Node}}' | sed 's/^/swarm-test:   /'
 
 say "stop n$d (dockerd and conlink)"
