@@ -7,6 +7,7 @@ mod children;
 mod common;
 mod errors;
 mod ethtool;
+mod flood;
 mod links;
 mod namespaces;
 mod nat;
