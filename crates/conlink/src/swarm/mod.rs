@@ -33,22 +33,22 @@ pub use mesh::{start as start_mesh, MeshHandle, MeshPlan};
 pub struct SwarmArgs {
     /// Docker Swarm mode: connect this node's tasks of the stack named by
     /// --compose-project, and mesh its bridges with the other nodes over vxlan.
-    #[arg(long, env = "CONLINK_SWARM", value_parser = clap::builder::FalseyValueParser::new(), action = clap::ArgAction::SetTrue)]
+    #[arg(global = true, long, env = "CONLINK_SWARM", value_parser = clap::builder::FalseyValueParser::new(), action = clap::ArgAction::SetTrue)]
     pub swarm: bool,
 
     /// UDP port of the mesh's vxlan (not 4789: swarm's own overlay uses it).
-    #[arg(long, value_name = "PORT", env = "CONLINK_SWARM_VXLAN_PORT", default_value_t = DEFAULT_VXLAN_PORT)]
+    #[arg(global = true, long, value_name = "PORT", env = "CONLINK_SWARM_VXLAN_PORT", default_value_t = DEFAULT_VXLAN_PORT)]
     pub swarm_vxlan_port: u16,
 
     /// Docker API socket of a swarm manager, for the node list, when this node
     /// is a worker [default: --docker-socket, which must then be a manager's].
-    #[arg(long, value_name = "PATH", env = "CONLINK_SWARM_MANAGER_SOCKET")]
+    #[arg(global = true, long, value_name = "PATH", env = "CONLINK_SWARM_MANAGER_SOCKET")]
     pub swarm_manager_socket: Option<PathBuf>,
 
     /// Where the host's /proc is, to enter tasks by PID: `/host/proc` when conlink
     /// runs as a stack service with `/proc:/host/proc` mounted (swarm services
     /// cannot have `pid: host`).
-    #[arg(long, value_name = "DIR", env = "CONLINK_HOST_PROC", default_value = "/proc")]
+    #[arg(global = true, long, value_name = "DIR", env = "CONLINK_HOST_PROC", default_value = "/proc")]
     pub host_proc: PathBuf,
 }
 
