@@ -124,13 +124,15 @@ up() {
         down
     fi
     trap 'rc=$?; [ $rc = 0 ] || { say "up failed: cleaning"; down; }' EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
     mkdir -p "$STATE"
     make_lan
     local i
     for ((i = 1; i <= NODES; i++)); do make_node "$i"; done
     for ((i = 1; i <= NODES; i++)); do wait_docker "$i"; load_image "$i"; done
     form_swarm
-    trap - EXIT
+    trap - EXIT INT TERM
     say "up: $NODES nodes; sockets $STATE/n*/docker.sock"
     status
 }

@@ -14,7 +14,8 @@
 # (tasks move and reconnect: time to reconverge), a stopped node (its
 # tunnels disappear from the others). Prints `swarm-test: PASS` or exits 1.
 # Everything it made (dockerds, conlinks, namespaces, data dirs) is removed
-# on exit, failure included. The default dockerd is only read from (image).
+# on exit, failure included (SWARM_TEST_KEEP_LOGS=1 keeps the conlink logs in
+# STATE.logs/). The default dockerd is only read from (image).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -56,17 +57,20 @@ cleanup() {
     local rc=$? i
     trap - EXIT
     for i in 1 2 3; do stop_conlink "$i"; done
-    if [ $rc != 0 ] || [ $FAILS != 0 ] || [ -n "${SWARM_TEST_KEEP_LOGS:-}" ]; then
-        dk 1 stack ps "$STACK" --no-trunc >"$S/stack-ps.txt" 2>&1 || true
-        mkdir -p "$S.logs" && cp "$S/stack-ps.txt" "$S.logs/" 2>/dev/null || true
-        # Kept for a look after the state directory is gone.
-        mkdir -p "$S.logs"
+    local keep=${SWARM_TEST_KEEP_LOGS:-}
+    if [ $rc != 0 ] || [ $FAILS != 0 ] || [ -n "$keep" ]; then
+        # Tails on failure; whole logs only on request (SWARM_TEST_KEEP_LOGS=1 keeps
+        # them in $S.logs/), so a failed run leaves nothing behind either.
+        [ -z "$keep" ] || mkdir -p "$S.logs"
+        [ -z "$keep" ] || dk 1 stack ps "$STACK" --no-trunc >"$S.logs/stack-ps.txt" 2>&1 || true
         for i in 1 2 3; do
             [ "$MODE" = host ] || conlink_log "$i" >"$S/n$i/conlink.log" 2>/dev/null || true
             [ -s "$S/n$i/conlink.log" ] || continue
-            cp "$S/n$i/conlink.log" "$S.logs/conlink-n$i.log"
-            echo "--- conlink log of n$i (tail; all of it in $S.logs/)"
-            tail -25 "$S/n$i/conlink.log"
+            [ -z "$keep" ] || cp "$S/n$i/conlink.log" "$S.logs/conlink-n$i.log"
+            if [ $rc != 0 ] || [ $FAILS != 0 ]; then
+                echo "--- conlink log of n$i (tail)" >&2
+                tail -25 "$S/n$i/conlink.log" >&2
+            fi
         done
     fi
     # conlink removes its bridge namespace on exit; a killed one may leave it.
@@ -75,6 +79,9 @@ cleanup() {
     exit $rc
 }
 trap cleanup EXIT
+# A signal ends the run through the same cleanup.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # conlink's output on node I.
 conlink_log() {
