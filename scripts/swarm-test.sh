@@ -188,6 +188,25 @@ MAC=$(in_task h1 2 ip -o link show eth0 | sed 's/.*link\/ether \([0-9a-f:]*\).*/
 [ "$MAC" = 00:0a:0b:0c:01:02 ] || fail "h1.2 mac $MAC, want 00:0a:0b:0c:01:02 (slot 2)"
 [ "$(in_task h1 1 ip -o link | grep -vc ': lo:')" = 1 ] || fail "task h1.1 has other interfaces than conlink's eth0"
 
+# The control socket reaches tasks too (in the service form through docker exec).
+ctl() {
+    local n=$1
+    shift
+    if [ "$MODE" = host ]; then
+        "$BIN" --control-socket "$S/n$n/conlink.sock" "$@"
+    else
+        dk "$n" exec "$(dk "$n" ps -q -f "name=^${STACK}_network\.")" /bin/conlink "$@"
+    fi
+}
+say "conlink link down/up on a task"
+N2=$(task_node h1 2)
+C2=$(dk "$N2" ps --format '{{.Names}}' -f "name=^${STACK}_h1\.2\.")
+ctl "$N2" link "$C2" eth0 down >/dev/null || fail "conlink link $C2 eth0 down"
+pings h1 1 10.0.1.101 && fail "h1.2 still answers with its link down"
+ctl "$N2" link "$C2" eth0 up >/dev/null || fail "conlink link $C2 eth0 up"
+wait_ping h1 1 10.0.1.101 5 || fail "h1.2 unreachable after its link came back up"
+ctl "$N2" status | grep -q "$C2" || fail "conlink status does not list $C2"
+
 say "a new task on another node: scale h2 to 3"
 dk 1 service scale -d "${STACK}_h2=3" >/dev/null
 deadline=$((SECONDS + 30))
