@@ -101,14 +101,16 @@ pub(super) async fn connect_started(
     }
     let ns =
         engine.namespace(c).map_err(|source| LinkError::Namespace { container: c.name.clone(), pid, source });
-    if let Ok(ns) = &ns {
+    // Kept for the engine's hooks: the record takes `ns`, and a PID is not reopened.
+    let hook_ns = ns.as_ref().ok().and_then(|n| n.try_clone().ok());
+    if let Some(ns) = &hook_ns {
         engine.prepare_namespace(c, ns).await;
     }
     let ok = connect_and_record(state, c.engine, &c.id, &c.name, pid, ns, planned).await;
     state.announce_if_ready();
     if ok {
-        if let Ok(ns) = engine.namespace(c) {
-            engine.links_up(c, &ns).await;
+        if let Some(ns) = &hook_ns {
+            engine.links_up(c, ns).await;
         }
     }
     ok

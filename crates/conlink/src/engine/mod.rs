@@ -25,5 +25,5 @@ pub use error::EngineError;
 pub use interface::{Engine, EventStream, LineSink};
 pub use netns_runtime::{node_id, NetnsRuntime};
 pub use own_container::own_container_id;
-pub use swarm::{task_netns as swarm_task_netns, SwarmEngine};
+pub use swarm::SwarmEngine;
 pub use types::{ContainerInfo, EngineEvent, EngineKind, ExecOutput};

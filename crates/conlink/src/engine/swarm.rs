@@ -12,7 +12,6 @@
 //! announces its IPv4 addresses (gratuitous ARP) from the new place.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use futures::future::BoxFuture;
 use futures::FutureExt as _;
@@ -29,23 +28,13 @@ use super::types::{ContainerInfo, EngineKind, ExecOutput};
 pub struct SwarmEngine {
     docker: EngineClient,
     stack: String,
-}
-
-/// The host's /proc of the (one) swarm engine, for [`task_netns`].
-static HOST_PROC: OnceLock<PathBuf> = OnceLock::new();
-
-/// A task's network namespace from its host PID, through the host's /proc the
-/// swarm engine was given: the control socket (`conlink netem|link`) enters
-/// tasks this way too, and in the service form `/proc` is not the host's.
-pub fn task_netns(pid: u32) -> std::io::Result<Netns> {
-    let proc = HOST_PROC.get().map(PathBuf::as_path).unwrap_or(Path::new("/proc"));
-    Netns::from_path(&proc.join(pid.to_string()).join("ns/net"))
+    /// The host's /proc as conlink sees it (`/host/proc` in the service form).
+    host_proc: PathBuf,
 }
 
 impl SwarmEngine {
     pub fn new(docker: EngineClient, stack: &str, host_proc: &Path) -> SwarmEngine {
-        let _ = HOST_PROC.set(host_proc.to_path_buf());
-        SwarmEngine { docker, stack: stack.to_string() }
+        SwarmEngine { docker, stack: stack.to_string(), host_proc: host_proc.to_path_buf() }
     }
 
     /// Containers of this engine are tagged Swarm, so resync compares them with
@@ -86,7 +75,8 @@ impl Engine for SwarmEngine {
 
     /// The engine reports host PIDs: looked up in the host's /proc, wherever it is mounted.
     fn namespace(&self, container: &ContainerInfo) -> std::io::Result<Netns> {
-        task_netns(container.pid.unwrap_or(0))
+        let pid = container.pid.unwrap_or(0).to_string();
+        Netns::from_path(&self.host_proc.join(pid).join("ns/net"))
     }
 
     fn exec<'a>(
