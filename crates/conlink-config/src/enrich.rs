@@ -1,30 +1,33 @@
 //! Validated JSON → typed [`NetworkConfig`] with defaults filled in (SPEC §4).
 
+use conlink_settings::{parse_cidr, parse_ip, DistTables, VlanId};
 use serde_json::Value;
 
-use crate::addrs::{parse_cidr, parse_ip};
 use crate::error::ConfigIssue;
 use crate::forward::parse_forward;
+use crate::mac_source::MacSource;
 use crate::model::*;
-use crate::route::parse_route;
+use crate::validate::parse_mode;
 
 /// What enrichment needs from the command line and the host.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct EnrichOptions {
     pub default_bridge_mode: BridgeMode,
     pub default_mtu: u32,
+    /// Do not give veths `--offload tx off` ([`EthtoolSetting::veth_tx_off`]) first.
     pub keep_veth_offload: bool,
     pub ovs_available: bool,
+    /// MACs of links that set none.
+    pub mac_source: MacSource,
 }
 
-/// Prepended to every veth's ethtool settings: the kernel's tx checksum
-/// offload on veth produces bad checksums once frames leave through a
-/// bridge/tunnel, which the original works around the same way.
-pub const VETH_OFFLOAD_OFF: [&str; 3] = ["--offload", "tx", "off"];
-
-/// Builds the typed config. `doc` must have passed validation; anything
-/// still unparseable is reported rather than panicking.
-pub fn enrich(doc: &Value, o: &EnrichOptions) -> Result<NetworkConfig, Vec<ConfigIssue>> {
+/// Builds the typed config. `doc` must have passed validation (with the same
+/// `tables`); anything still unparseable is reported rather than panicking.
+pub fn enrich(
+    doc: &Value,
+    o: &EnrichOptions,
+    tables: &dyn DistTables,
+) -> Result<NetworkConfig, Vec<ConfigIssue>> {
     let mut issues = Vec::new();
     let mut cfg = NetworkConfig::default();
     let resolve = |m: BridgeMode| match m {
@@ -38,13 +41,13 @@ pub fn enrich(doc: &Value, o: &EnrichOptions) -> Result<NetworkConfig, Vec<Confi
         cfg.bridges.insert(name.to_string(), Bridge { name: name.to_string(), mode: resolve(mode) });
     }
     for (i, l) in list(doc, "links").enumerate() {
-        match link(l, o) {
+        match link(l, o, tables) {
             Ok(link) => cfg.links.push(link),
             Err(e) => issues.push(ConfigIssue::new(format!("/links/{i}"), e)),
         }
     }
     for (i, t) in list(doc, "tunnels").enumerate() {
-        match tunnel(t) {
+        match tunnel(t, tables) {
             Ok(t) => cfg.tunnels.push(t),
             Err(e) => issues.push(ConfigIssue::new(format!("/tunnels/{i}"), e)),
         }
@@ -101,14 +104,23 @@ fn target(v: &Value) -> Result<Target, String> {
     }
 }
 
-fn link(l: &Value, o: &EnrichOptions) -> Result<Link, String> {
+/// All `netem` entries as one option string.
+fn netem(v: &Value, tables: &dyn DistTables) -> Result<Option<Netem>, String> {
+    let entries = strings(v, "netem");
+    if entries.is_empty() {
+        return Ok(None);
+    }
+    Netem::parse_entries(&entries, tables).map(Some)
+}
+
+fn link(l: &Value, o: &EnrichOptions, tables: &dyn DistTables) -> Result<Link, String> {
     let link_type: LinkType = str_of(l, "type").unwrap_or("veth").parse()?;
     let ip = strings(l, "ip").iter().map(|s| parse_cidr(s)).collect::<Result<Vec<_>, _>>()?;
     let mac = match str_of(l, "mac") {
         Some(m) => Some(m.parse()?),
         // ipvlan/ipvtap share the parent's MAC by design: never set one.
         None if matches!(link_type, LinkType::Ipvlan | LinkType::Ipvtap) => None,
-        None => Some(random_mac()),
+        None => Some(o.mac_source.next_mac()),
     };
     let mtu = match l.get("mtu").and_then(Value::as_u64) {
         Some(m) => Some(u32::try_from(m).map_err(|_| format!("mtu {m} is out of range"))?),
@@ -116,10 +128,10 @@ fn link(l: &Value, o: &EnrichOptions) -> Result<Link, String> {
         None if link_type.has_host_parent() => None,
         None => Some(o.default_mtu),
     };
-    let mut ethtool: Vec<Vec<String>> =
-        strings(l, "ethtool").iter().map(|s| s.split_whitespace().map(str::to_string).collect()).collect();
+    let mut ethtool =
+        strings(l, "ethtool").iter().map(|s| EthtoolSetting::parse(s)).collect::<Result<Vec<_>, _>>()?;
     if link_type == LinkType::Veth && !o.keep_veth_offload {
-        ethtool.insert(0, VETH_OFFLOAD_OFF.iter().map(|s| s.to_string()).collect());
+        ethtool.insert(0, EthtoolSetting::veth_tx_off());
     }
     Ok(Link {
         link_type,
@@ -130,26 +142,18 @@ fn link(l: &Value, o: &EnrichOptions) -> Result<Link, String> {
         ip,
         mac,
         mtu,
-        route: strings(l, "route").iter().map(|s| parse_route(s)).collect::<Result<_, _>>()?,
+        route: strings(l, "route").iter().map(|s| Route::parse(s)).collect::<Result<_, _>>()?,
         nat: str_of(l, "nat").map(parse_ip).transpose()?,
-        netem: strings(l, "netem"),
-        mode: str_of(l, "mode").map(str::to_string),
-        vlanid: l
-            .get("vlanid")
-            .and_then(Value::as_u64)
-            .map(|v| u16::try_from(v).map_err(|_| format!("vlanid {v} is out of range")))
-            .transpose()?,
+        netem: netem(l, tables)?,
+        mode: str_of(l, "mode").and_then(|m| parse_mode(link_type, m)).transpose()?,
+        vlanid: l.get("vlanid").and_then(Value::as_u64).map(VlanId::new).transpose()?,
         forward: strings(l, "forward").iter().map(|s| parse_forward(s)).collect::<Result<_, _>>()?,
         ethtool,
     })
 }
 
-fn tunnel(t: &Value) -> Result<Tunnel, String> {
-    let tunnel_type = match str_of(t, "type") {
-        Some("geneve") => TunnelType::Geneve,
-        Some("vxlan") => TunnelType::Vxlan,
-        other => return Err(format!("tunnel type {other:?} is not geneve or vxlan")),
-    };
+fn tunnel(t: &Value, tables: &dyn DistTables) -> Result<Tunnel, String> {
+    let tunnel_type: TunnelKind = str_of(t, "type").ok_or("tunnel needs a type")?.parse()?;
     Ok(Tunnel {
         tunnel_type,
         bridge: str_of(t, "bridge").ok_or("tunnel needs a bridge")?.to_string(),
@@ -159,68 +163,36 @@ fn tunnel(t: &Value) -> Result<Tunnel, String> {
             .and_then(Value::as_u64)
             .and_then(|v| u32::try_from(v).ok())
             .ok_or("tunnel needs a vni")?,
-        netem: strings(t, "netem"),
+        netem: netem(t, tables)?,
     })
 }
 
-fn command(c: &Value) -> Result<Command, String> {
-    let command = match c.get("command") {
-        Some(Value::String(s)) => CommandLine::Shell(s.clone()),
-        Some(Value::Array(a)) => {
-            CommandLine::Argv(a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+/// A `command` value: a string runs in a shell, a list as it is.
+fn command_line(v: &Value) -> Result<CommandLine, String> {
+    match v {
+        Value::String(s) => Ok(CommandLine::Shell(s.clone())),
+        Value::Array(a) => {
+            Ok(CommandLine::Argv(a.iter().filter_map(Value::as_str).map(str::to_string).collect()))
         }
-        _ => return Err("command must be a string or a list of strings".into()),
-    };
+        _ => Err("command must be a string or a list of strings".into()),
+    }
+}
+
+fn command(c: &Value) -> Result<Command, String> {
+    let command = command_line(c.get("command").unwrap_or(&Value::Null))?;
     Ok(Command { target: target(c)?, command })
 }
 
 fn node(n: &Value) -> Result<Node, String> {
     let name = str_of(n, "name").ok_or("node needs a name")?.to_string();
-    let command = match n.get("command") {
-        None => None,
-        Some(Value::String(s)) => Some(CommandLine::Shell(s.clone())),
-        Some(Value::Array(a)) => {
-            Some(CommandLine::Argv(a.iter().filter_map(Value::as_str).map(str::to_string).collect()))
-        }
-        Some(_) => return Err("command must be a string or a list of strings".into()),
-    };
+    let command = n.get("command").map(command_line).transpose()?;
     Ok(Node { name, command })
-}
-
-/// A random locally administered unicast MAC with first octet `c2`
-/// (as the original), so generated addresses are recognisable.
-pub fn random_mac() -> MacAddr {
-    let mut b = [0u8; 6];
-    b[0] = 0xc2;
-    b[1..].copy_from_slice(&random_bytes::<5>());
-    // Room for 2^23 replica increments before the OUI would change.
-    b[3] &= 0x7f;
-    MacAddr(b)
-}
-
-/// Random bytes from /dev/urandom, or from std's per-process random hasher
-/// keys when that is unavailable (e.g. a minimal chroot); no crate needed.
-fn random_bytes<const N: usize>() -> [u8; N] {
-    use std::io::Read;
-    let mut out = [0u8; N];
-    if std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut out)).is_ok() {
-        return out;
-    }
-    use std::hash::{BuildHasher, Hasher};
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    for chunk in out.chunks_mut(8) {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-        let v = h.finish().to_le_bytes();
-        chunk.copy_from_slice(&v[..chunk.len()]);
-    }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use conlink_settings::NoDistTables;
     use serde_json::json;
 
     fn opts() -> EnrichOptions {
@@ -229,11 +201,20 @@ mod tests {
             default_mtu: 65535,
             keep_veth_offload: false,
             ovs_available: false,
+            mac_source: MacSource::sequential(),
         }
+    }
+
+    fn enrich(doc: &Value, o: &EnrichOptions) -> Result<NetworkConfig, Vec<ConfigIssue>> {
+        super::enrich(doc, o, &NoDistTables)
     }
 
     fn one_link(l: Value, o: &EnrichOptions) -> Link {
         enrich(&json!({"links": [l]}), o).unwrap().links.remove(0)
+    }
+
+    fn settings(v: &[&str]) -> Vec<EthtoolSetting> {
+        v.iter().map(|s| EthtoolSetting::parse(s).unwrap()).collect()
     }
 
     #[test]
@@ -244,14 +225,23 @@ mod tests {
         assert_eq!(l.target, Target::Service("h1".into()));
         assert_eq!(l.mtu, Some(65535));
         assert_eq!(l.mac.unwrap().0[0], 0xc2);
-        assert_eq!(l.ethtool, vec![vec!["--offload", "tx", "off"]]);
-        assert!(l.ip.is_empty() && l.route.is_empty() && l.forward.is_empty() && l.netem.is_empty());
+        assert_eq!(l.ethtool, settings(&["--offload tx off"]));
+        assert!(l.ip.is_empty() && l.route.is_empty() && l.forward.is_empty() && l.netem.is_none());
     }
 
     #[test]
-    fn random_macs_differ_and_are_local_unicast() {
-        let a = random_mac();
-        let b = random_mac();
+    fn generated_macs_come_from_the_source_and_differ() {
+        let o = EnrichOptions { mac_source: MacSource::new(|| [1, 2, 3, 4, 5]), ..opts() };
+        assert_eq!(
+            one_link(json!({"service": "h1", "bridge": "s1"}), &o).mac.unwrap().to_string(),
+            "c2:01:02:03:04:05"
+        );
+        let cfg = enrich(
+            &json!({"links": [{"service": "a", "bridge": "s"}, {"service": "b", "bridge": "s"}]}),
+            &opts(),
+        )
+        .unwrap();
+        let (a, b) = (cfg.links[0].mac.unwrap(), cfg.links[1].mac.unwrap());
         assert_ne!(a, b);
         assert_eq!(a.0[0] & 0b11, 0b10, "locally administered, unicast");
     }
@@ -271,7 +261,8 @@ mod tests {
         assert_eq!(l.ip.len(), 2);
         assert_eq!(l.route[0].raw, "default via 10.0.0.1");
         assert_eq!(l.nat, Some("192.0.2.9".parse().unwrap()));
-        assert_eq!(l.netem, ["delay 40ms"]);
+        assert_eq!(l.netem.as_ref().unwrap().raw, ["delay 40ms"]);
+        assert_eq!(l.netem.unwrap().latency_ns, 40_000_000);
         assert_eq!(l.forward.len(), 2);
         assert_eq!(l.outer_dev.as_deref(), Some("out0"));
     }
@@ -282,6 +273,7 @@ mod tests {
             let l = one_link(json!({"service": "a", "type": t, "vlanid": 5, "outer-dev": "eth0"}), &opts());
             assert_eq!(l.mtu, None, "{t}");
             assert!(l.ethtool.is_empty(), "{t}: offload only for veth");
+            assert!(l.child_kind().is_some(), "{t}");
         }
         let l = one_link(json!({"service": "a", "type": "macvlan", "mtu": 1400}), &opts());
         assert_eq!(l.mtu, Some(1400));
@@ -298,22 +290,16 @@ mod tests {
     }
 
     #[test]
-    fn ethtool_split_and_offload_prepend() {
+    fn ethtool_parsed_and_offload_prepend() {
         let l = one_link(
-            json!({"service": "a", "bridge": "s", "ethtool": ["--offload  rx off", "-K eth0 gso off"]}),
+            json!({"service": "a", "bridge": "s", "ethtool": ["--offload  rx off", "-K gso off"]}),
             &opts(),
         );
-        assert_eq!(
-            l.ethtool,
-            vec![
-                vec!["--offload", "tx", "off"],
-                vec!["--offload", "rx", "off"],
-                vec!["-K", "eth0", "gso", "off"]
-            ]
-        );
+        assert_eq!(l.ethtool, settings(&["--offload tx off", "--offload rx off", "-K gso off"]));
+        assert_eq!(l.ethtool[1].as_str(), "--offload rx off");
         let keep = EnrichOptions { keep_veth_offload: true, ..opts() };
         let l = one_link(json!({"service": "a", "bridge": "s", "ethtool": "--offload rx off"}), &keep);
-        assert_eq!(l.ethtool, vec![vec!["--offload", "rx", "off"]]);
+        assert_eq!(l.ethtool, settings(&["--offload rx off"]));
         let l = one_link(json!({"service": "a", "bridge": "s"}), &keep);
         assert!(l.ethtool.is_empty());
     }
@@ -354,7 +340,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(cfg.tunnels[0].dev_name(), "geneve-1001");
-        assert_eq!(cfg.tunnels[0].netem, ["loss 1%"]);
+        assert_eq!(cfg.tunnels[0].netem.as_ref().unwrap().raw, ["loss 1%"]);
+        assert_eq!(cfg.tunnels[0].tunnel_type, TunnelKind::Geneve);
         assert_eq!(
             cfg.commands[0],
             Command { target: Target::Service("a".into()), command: CommandLine::Shell("ip a".into()) }

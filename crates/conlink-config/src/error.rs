@@ -7,8 +7,7 @@ use std::fmt;
 /// Issues shown before "… and K more".
 pub const MAX_SHOWN_ISSUES: usize = 20;
 
-/// Longest value echoed in a message, in characters, before it is cut.
-pub const MAX_SHOWN_VALUE: usize = 80;
+pub use conlink_settings::{quoted, MAX_SHOWN_VALUE};
 
 /// Longest message or path shown, in bytes (a backstop for text that did not
 /// go through [`quoted`], e.g. from the YAML parser or the schema).
@@ -41,16 +40,6 @@ impl fmt::Display for ConfigIssue {
         }
         write!(f, ": {}", cut(&self.message))
     }
-}
-
-/// `s` quoted like `{:?}`, cut to [`MAX_SHOWN_VALUE`] characters with its
-/// size: `"xxxx…"…(500000 bytes)`. Use it for every user value in a message.
-pub fn quoted(s: &str) -> String {
-    if s.chars().count() <= MAX_SHOWN_VALUE {
-        return format!("{s:?}");
-    }
-    let head: String = s.chars().take(MAX_SHOWN_VALUE - 20).collect();
-    format!("{head:?}…({} bytes)", s.len())
 }
 
 /// A JSON value as written, cut like [`quoted`].

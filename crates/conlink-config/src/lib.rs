@@ -1,7 +1,11 @@
 //! conlink's network configuration: load, merge, interpolate, validate, enrich.
 //!
-//! Pure apart from reading the config files; the engine and kernel code
-//! work only on the typed [`NetworkConfig`].
+//! No I/O but reading the files its options name (config files, netem
+//! distribution tables); what else the host decides is passed in
+//! ([`LoadOptions`]: whether OVS is available, where random MACs come from).
+//! Link settings are parsed here, once, into conlink-settings' types, with
+//! errors naming their place in the config; the engine and kernel code work
+//! only on the typed [`NetworkConfig`].
 pub mod addrs;
 pub mod budget;
 pub mod conflicts;
@@ -11,12 +15,13 @@ pub mod forward;
 pub mod interpolate;
 pub mod links;
 pub mod load;
+pub mod mac_source;
 pub mod merge;
 pub mod model;
 pub mod naming;
+pub mod netem_tables;
 pub mod provenance;
 pub mod replicas;
-pub mod route;
 pub mod schema;
 pub mod show;
 pub mod validate;
@@ -26,9 +31,10 @@ pub use addrs::{increment_ip, parse_cidr};
 pub use error::{ConfigError, ConfigIssue};
 pub use forward::parse_forward;
 pub use load::{load, load_from_sources, LoadOptions, Source, SourceKind};
+pub use mac_source::MacSource;
 pub use model::*;
 pub use naming::{check_ifname, outer_dev_name, IFNAME_MAX};
+pub use netem_tables::DistDirs;
 pub use replicas::{replica_values, ReplicaValues};
-pub use route::parse_route;
 pub use schema::BUILTIN_SCHEMA;
 pub use show::show_config;

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use conlink_settings::DistTables;
 use serde_json::{Map, Value};
 
 use crate::budget::read_limited;
@@ -12,8 +13,10 @@ use crate::enrich::{enrich, EnrichOptions};
 use crate::error::{join_ptr, ConfigError, ConfigIssue};
 use crate::interpolate::interpolate_value;
 use crate::links::merge_links;
+use crate::mac_source::MacSource;
 use crate::merge::deep_merge;
 use crate::model::{BridgeMode, NetworkConfig};
+use crate::netem_tables::DistDirs;
 use crate::provenance::{Locator, Provenance};
 use crate::schema::ConfigSchema;
 use crate::validate;
@@ -34,6 +37,10 @@ pub struct LoadOptions {
     pub schema_file: Option<PathBuf>,
     /// Interpolation environment.
     pub env: BTreeMap<String, String>,
+    /// MACs for links without `mac` (the binary passes a random source).
+    pub mac_source: MacSource,
+    /// Where netem's `distribution NAME` tables are read from.
+    pub dist_dirs: DistDirs,
 }
 
 impl Default for LoadOptions {
@@ -48,6 +55,8 @@ impl Default for LoadOptions {
             ovs_available: false,
             schema_file: None,
             env: BTreeMap::new(),
+            mac_source: MacSource::default(),
+            dist_dirs: DistDirs::default(),
         }
     }
 }
@@ -107,8 +116,10 @@ pub fn load_from_sources(sources: &[Source], opts: &LoadOptions) -> Result<Netwo
     let original_links = doc.get("links").cloned().unwrap_or(Value::Null);
     let groups = merge_links(&mut doc);
     let loc = Locator { groups, original_links, provenance };
-    let issues =
-        validate_doc(&schema, &doc, opts.default_bridge_mode).into_iter().map(|i| loc.locate(i)).collect();
+    let issues = validate_doc(&schema, &doc, opts.default_bridge_mode, &opts.dist_dirs)
+        .into_iter()
+        .map(|i| loc.locate(i))
+        .collect();
     ConfigError::check(issues)?;
 
     let eo = EnrichOptions {
@@ -116,11 +127,12 @@ pub fn load_from_sources(sources: &[Source], opts: &LoadOptions) -> Result<Netwo
         default_mtu: opts.default_mtu,
         keep_veth_offload: opts.keep_veth_offload,
         ovs_available: opts.ovs_available,
+        mac_source: opts.mac_source.clone(),
     };
     let located = |issues: Vec<ConfigIssue>| ConfigError {
         issues: issues.into_iter().map(|i| loc.locate(i)).collect(),
     };
-    let cfg = enrich(&doc, &eo).map_err(located)?;
+    let cfg = enrich(&doc, &eo, &opts.dist_dirs).map_err(located)?;
     ConfigError::check(conflicts::check(&doc, &cfg, &scales, &|p| loc.describe(p)))
         .map_err(|e| located(e.issues))?;
     Ok(cfg)
@@ -256,11 +268,16 @@ fn default_service(mut x: Map<String, Value>, service: &str) -> Value {
 
 /// Schema issues plus semantic issues; a semantic issue at (or inside) a
 /// field the schema already rejected is dropped to avoid saying it twice.
-pub fn validate_doc(schema: &ConfigSchema, doc: &Value, default_bridge_mode: BridgeMode) -> Vec<ConfigIssue> {
+pub fn validate_doc(
+    schema: &ConfigSchema,
+    doc: &Value,
+    default_bridge_mode: BridgeMode,
+    tables: &dyn DistTables,
+) -> Vec<ConfigIssue> {
     let mut issues = schema.validate(doc);
     let field_level: Vec<String> =
         issues.iter().filter(|i| i.path.matches('/').count() >= 3).map(|i| i.path.clone()).collect();
-    for s in validate::check(doc, default_bridge_mode) {
+    for s in validate::check(doc, default_bridge_mode, tables) {
         let dup = field_level.iter().any(|p| s.path == *p || s.path.starts_with(&format!("{p}/")));
         if !dup {
             issues.push(s);

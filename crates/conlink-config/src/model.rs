@@ -11,6 +11,12 @@ use std::str::FromStr;
 
 use ipnet::IpNet;
 
+/// The typed link settings the model is made of (defined in conlink-settings).
+pub use conlink_settings::{
+    ChildKind, CommandLine, EthtoolSetting, LinkMode, Netem, Route, TunnelKind, VlanId,
+};
+use conlink_settings::{IpvlanSetting, MacvlanMode};
+
 /// Interface type of a link (SPEC §4 `type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum LinkType {
@@ -184,23 +190,6 @@ impl FromStr for MacAddr {
     }
 }
 
-/// One parsed `route` entry: the arguments of `ip route add …`, device implied.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RouteSpec {
-    /// Destination prefix; `None` means `default`.
-    pub dst: Option<IpNet>,
-    pub via: Option<IpAddr>,
-    /// Output device; `None` means the link's own `dev`.
-    pub dev: Option<String>,
-    pub metric: Option<u32>,
-    pub src: Option<IpAddr>,
-    pub table: Option<u32>,
-    /// `onlink` flag.
-    pub onlink: bool,
-    /// The string as the user wrote it (for messages and `--show-config`).
-    pub raw: String,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Proto {
     Tcp,
@@ -241,39 +230,49 @@ pub struct Link {
     pub mac: Option<MacAddr>,
     /// MTU (default `--default-mtu`; `None` for *vlan links = parent's).
     pub mtu: Option<u32>,
-    pub route: Vec<RouteSpec>,
+    pub route: Vec<Route>,
     pub nat: Option<IpAddr>,
-    /// Raw netem option strings (what follows `netem` in `tc qdisc add … netem`).
-    pub netem: Vec<String>,
-    pub mode: Option<String>,
-    pub vlanid: Option<u16>,
+    /// netem options (all entries of `netem` as one option string).
+    pub netem: Option<Netem>,
+    /// `mode` as written (macvlan/macvtap, ipvlan/ipvtap only).
+    pub mode: Option<LinkMode>,
+    pub vlanid: Option<VlanId>,
     pub forward: Vec<Forward>,
-    /// Each entry is the argument vector of one `ethtool` call, without the device.
-    pub ethtool: Vec<Vec<String>>,
+    /// One entry per `ethtool` call, in order (veths get `--offload tx off` first).
+    pub ethtool: Vec<EthtoolSetting>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TunnelType {
-    Geneve,
-    Vxlan,
-}
-
-impl TunnelType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TunnelType::Geneve => "geneve",
-            TunnelType::Vxlan => "vxlan",
+impl Link {
+    /// What the kernel creates for a link with a host parent (`None` for
+    /// veth and dummy), with `ip link`'s defaults for an unset mode.
+    /// Validation guarantees a vlan has its vlanid.
+    pub fn child_kind(&self) -> Option<ChildKind> {
+        let macvlan = match self.mode {
+            Some(LinkMode::Macvlan(m)) => m,
+            _ => MacvlanMode::DEFAULT,
+        };
+        let ipvlan = match self.mode {
+            Some(LinkMode::Ipvlan(m)) => m,
+            _ => IpvlanSetting::DEFAULT,
+        };
+        match self.link_type {
+            LinkType::Veth | LinkType::Dummy => None,
+            LinkType::Vlan => self.vlanid.map(|id| ChildKind::Vlan { id }),
+            LinkType::Macvlan => Some(ChildKind::Macvlan { mode: macvlan }),
+            LinkType::Macvtap => Some(ChildKind::Macvtap { mode: macvlan }),
+            LinkType::Ipvlan => Some(ChildKind::Ipvlan { mode: ipvlan }),
+            LinkType::Ipvtap => Some(ChildKind::Ipvtap { mode: ipvlan }),
         }
     }
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tunnel {
-    pub tunnel_type: TunnelType,
+    pub tunnel_type: TunnelKind,
     pub bridge: String,
     pub remote: IpAddr,
     pub vni: u32,
-    pub netem: Vec<String>,
+    pub netem: Option<Netem>,
 }
 
 impl Tunnel {
@@ -288,14 +287,6 @@ pub struct Bridge {
     pub name: String,
     /// Resolved mode: never `Auto` after enrichment.
     pub mode: BridgeMode,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CommandLine {
-    /// Run as `sh -c STRING`.
-    Shell(String),
-    /// Run directly.
-    Argv(Vec<String>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,64 +1,16 @@
 //! Naming rules, one definition each: which names conlink accepts for
 //! interfaces and nodes, and how a veth's outer end is named.
-//!
-//! Merge note: `conlink-settings` (branch i12-settings) carries the typed
-//! interface-name rule; [`check_ifname`] is to be folded into it, keeping
-//! [`forbidden_char`] as the single character rule.
+//! The interface-name and character rules themselves live in
+//! conlink-settings ([`check_ifname`], [`forbidden_char`]).
 
 use crate::error::quoted;
 
-/// Linux `IFNAMSIZ - 1`.
-pub const IFNAME_MAX: usize = 15;
+pub use conlink_settings::{check_ifname, forbidden_char, IFNAME_MAX};
 
 /// Names conlink itself gives to interfaces in its namespace, which a link
 /// or bridge must not take: the engine's own interface renamed for
 /// forwarding, and loopback.
 pub const RESERVED_IFNAMES: [&str; 2] = ["DOCKER-ETH0", "lo"];
-
-/// Why `c` may not appear in a name conlink handles, if it may not. Beyond
-/// what the kernel refuses ('/', ':', whitespace), this keeps out what would
-/// corrupt logs and terminals (NUL, control and escape characters, invisible
-/// formatting characters) and '%', which the kernel expands as a template
-/// (`eth%d`).
-pub fn forbidden_char(c: char) -> Option<&'static str> {
-    match c {
-        '\0' => Some("a NUL character"),
-        '/' => Some("'/'"),
-        ':' => Some("':'"),
-        '%' => Some("'%' (the kernel reads it as a name template, like eth%d)"),
-        c if c.is_whitespace() => Some("whitespace"),
-        c if c.is_control() => Some("a control or escape character"),
-        '\u{200b}'..='\u{200f}'
-        | '\u{202a}'..='\u{202e}'
-        | '\u{2060}'..='\u{2064}'
-        | '\u{2066}'..='\u{2069}'
-        | '\u{feff}' => Some("an invisible formatting character"),
-        _ => None,
-    }
-}
-
-/// Why `name` cannot be an interface name, if it cannot: the one rule for
-/// bridge, dev, outer-dev, tunnel bridges and route devices.
-pub fn check_ifname(name: &str) -> Result<(), String> {
-    if name.is_empty() {
-        return Err("interface name is empty".into());
-    }
-    if let Some(why) = name.chars().find_map(forbidden_char) {
-        return Err(format!(
-            "interface name {} must not contain {why} (names exclude '/', ':', '%', whitespace and control characters)",
-            quoted(name)
-        ));
-    }
-    if name.len() > IFNAME_MAX {
-        let unit =
-            if name.chars().count() > IFNAME_MAX { "characters" } else { "bytes (the kernel counts bytes)" };
-        return Err(format!("interface name {} is longer than {IFNAME_MAX} {unit}", quoted(name)));
-    }
-    if name == "." || name == ".." {
-        return Err(format!("interface name {name:?} is reserved"));
-    }
-    Ok(())
-}
 
 /// Longest node name: it becomes `/run/netns/NAME`.
 pub const NODE_NAME_MAX: usize = 64;

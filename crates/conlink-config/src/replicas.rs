@@ -84,7 +84,7 @@ mod tests {
             mtu: None,
             route: vec![],
             nat: None,
-            netem: vec![],
+            netem: None,
             mode: None,
             vlanid: None,
             forward: vec![Forward { conlink_port: port, container_port: 80, proto: Proto::Tcp }],

@@ -92,14 +92,14 @@ fn link_json(l: &Link) -> Value {
     if let Some(nat) = l.nat {
         m.insert("nat".into(), json!(nat.to_string()));
     }
-    if !l.netem.is_empty() {
-        m.insert("netem".into(), json!(l.netem));
+    if let Some(n) = &l.netem {
+        m.insert("netem".into(), json!(n.raw));
     }
     if let Some(mode) = &l.mode {
-        m.insert("mode".into(), json!(mode));
+        m.insert("mode".into(), json!(mode.to_string()));
     }
     if let Some(v) = l.vlanid {
-        m.insert("vlanid".into(), json!(v));
+        m.insert("vlanid".into(), json!(v.get()));
     }
     if !l.forward.is_empty() {
         let f: Vec<String> = l
@@ -110,42 +110,40 @@ fn link_json(l: &Link) -> Value {
         m.insert("forward".into(), json!(f));
     }
     if !l.ethtool.is_empty() {
-        m.insert("ethtool".into(), json!(l.ethtool.iter().map(|a| a.join(" ")).collect::<Vec<_>>()));
+        m.insert("ethtool".into(), json!(l.ethtool.iter().map(|e| e.as_str()).collect::<Vec<_>>()));
     }
     m.insert("base".into(), json!(base(l.link_type)));
     Value::Object(m)
 }
 
+/// A command as written: a string, or a list.
+fn command_line_json(c: &CommandLine) -> Value {
+    match c {
+        CommandLine::Shell(s) => json!(s),
+        CommandLine::Argv(a) => json!(a),
+    }
+}
+
 fn command_json(c: &Command) -> Value {
     let mut m = Map::new();
     target_into(&mut m, &c.target);
-    let cmd = match &c.command {
-        CommandLine::Shell(s) => json!(s),
-        CommandLine::Argv(a) => json!(a),
-    };
-    m.insert("command".into(), cmd);
+    m.insert("command".into(), command_line_json(&c.command));
     Value::Object(m)
 }
 
 fn node_json(n: &Node) -> Value {
     let mut m = Map::new();
     m.insert("name".into(), json!(n.name));
-    match &n.command {
-        Some(CommandLine::Shell(s)) => {
-            m.insert("command".into(), json!(s));
-        }
-        Some(CommandLine::Argv(a)) => {
-            m.insert("command".into(), json!(a));
-        }
-        None => {}
+    if let Some(c) = &n.command {
+        m.insert("command".into(), command_line_json(c));
     }
     Value::Object(m)
 }
 
 fn tunnel_json(t: &Tunnel) -> Value {
     let mut v = json!({"type": t.tunnel_type.as_str(), "bridge": t.bridge, "remote": t.remote.to_string(), "vni": t.vni});
-    if !t.netem.is_empty() {
-        v["netem"] = json!(t.netem);
+    if let Some(n) = &t.netem {
+        v["netem"] = json!(n.raw);
     }
     v
 }

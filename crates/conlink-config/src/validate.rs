@@ -7,19 +7,21 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
+use conlink_settings::{
+    DistTables, EthtoolSetting, LinkMode, Netem, Route, TunnelKind, VlanId, VLAN_ID_MAX, VLAN_ID_MIN, VNI_MAX,
+};
+
 use crate::addrs::{check_interface_addr, check_unicast_peer, parse_cidr, parse_ip};
 use crate::error::{join_ptr, quoted, ConfigIssue};
 use crate::forward::parse_forward;
 use crate::model::{BridgeMode, LinkType, MacAddr};
 use crate::naming::{check_ifname, check_node_name};
-use crate::route::parse_route;
 
 pub const MTU_RANGE: (i64, i64) = (68, 65535);
-pub const VLANID_MAX: i64 = 4094;
-pub const VNI_MAX: i64 = (1 << 24) - 1;
 
-/// All semantic issues in the merged config `doc`.
-pub fn check(doc: &Value, default_bridge_mode: BridgeMode) -> Vec<ConfigIssue> {
+/// All semantic issues in the merged config `doc`; `tables` serves netem's
+/// `distribution NAME`.
+pub fn check(doc: &Value, default_bridge_mode: BridgeMode, tables: &dyn DistTables) -> Vec<ConfigIssue> {
     let mut out = Vec::new();
     let modes = bridge_modes(doc, default_bridge_mode);
     for (i, b) in items(doc, "bridges") {
@@ -31,10 +33,10 @@ pub fn check(doc: &Value, default_bridge_mode: BridgeMode) -> Vec<ConfigIssue> {
         }
     }
     for (i, l) in items(doc, "links") {
-        check_link(l, &format!("/links/{i}"), &modes, &mut out);
+        check_link(l, &format!("/links/{i}"), &modes, tables, &mut out);
     }
     for (i, t) in items(doc, "tunnels") {
-        check_tunnel(t, &format!("/tunnels/{i}"), &mut out);
+        check_tunnel(t, &format!("/tunnels/{i}"), tables, &mut out);
     }
     for (i, c) in items(doc, "commands") {
         check_target_names(c, &format!("/commands/{i}"), &mut out);
@@ -118,7 +120,13 @@ fn link_type(l: &Value) -> Option<LinkType> {
     }
 }
 
-fn check_link(l: &Value, p: &str, modes: &BTreeMap<String, BridgeMode>, out: &mut Vec<ConfigIssue>) {
+fn check_link(
+    l: &Value,
+    p: &str,
+    modes: &BTreeMap<String, BridgeMode>,
+    tables: &dyn DistTables,
+    out: &mut Vec<ConfigIssue>,
+) {
     check_target_names(l, p, out);
     let mut push = |key: &str, msg: String| out.push(ConfigIssue::new(join_ptr(p, key), msg));
     for key in ["dev", "outer-dev", "bridge"] {
@@ -164,25 +172,24 @@ fn check_link(l: &Value, p: &str, modes: &BTreeMap<String, BridgeMode>, out: &mu
     if let Some(e) = check_int(l.get("mtu"), MTU_RANGE, "MTU") {
         push("mtu", e);
     }
-    if let Some(e) = check_int(l.get("vlanid"), (0, VLANID_MAX), "vlanid") {
+    if let Some(e) = check_vlanid(l.get("vlanid")) {
         push("vlanid", e);
     }
     let ty = link_type(l);
     if let (Some(mode), Some(ty)) = (l.get("mode").and_then(Value::as_str), ty) {
-        if let Err(e) = check_mode(ty, mode) {
+        if let Some(Err(e)) = parse_mode(ty, mode) {
             push("mode", e);
         }
     }
     for (path, s) in one_or_many(l.get("route"), &join_ptr(p, "route")) {
-        if let Err(e) = parse_route(s) {
+        if let Err(e) = Route::parse(s) {
             out.push(ConfigIssue::new(path, e));
         }
     }
-    for key in ["netem", "ethtool"] {
-        for (path, s) in one_or_many(l.get(key), &join_ptr(p, key)) {
-            if s.trim().is_empty() {
-                out.push(ConfigIssue::new(path, format!("{key} entry is empty")));
-            }
+    check_netem(l, p, tables, out);
+    for (path, s) in one_or_many(l.get("ethtool"), &join_ptr(p, "ethtool")) {
+        if let Err(e) = EthtoolSetting::parse(s) {
+            out.push(ConfigIssue::new(path, e));
         }
     }
     let forwards = one_or_many(l.get("forward"), &join_ptr(p, "forward"));
@@ -241,6 +248,53 @@ fn check_int(v: Option<&Value>, (lo, hi): (i64, i64), what: &str) -> Option<Stri
     }
 }
 
+/// The VLAN id rule of conlink-settings, for any JSON number; non-integers
+/// that would be in range are told to be written as integers.
+fn check_vlanid(v: Option<&Value>) -> Option<String> {
+    let Some(Value::Number(n)) = v else { return None };
+    if let Some(i) = n.as_i64() {
+        return VlanId::new(i).err();
+    }
+    if let Some(u) = n.as_u64() {
+        return VlanId::new(u).err();
+    }
+    match n.as_f64() {
+        Some(f) if VlanId::new(f as i64).is_ok() && f.fract() == 0.0 => {
+            Some(format!("vlanid {n} must be written as an integer"))
+        }
+        _ => Some(format!("{n} is not a VLAN id ({VLAN_ID_MIN}-{VLAN_ID_MAX})")),
+    }
+}
+
+/// `netem` entries: none may be empty, and together they are one option string.
+fn check_netem(o: &Value, p: &str, tables: &dyn DistTables, out: &mut Vec<ConfigIssue>) {
+    let path = join_ptr(p, "netem");
+    let entries = one_or_many(o.get("netem"), &path);
+    let mut empty = false;
+    for (path, s) in &entries {
+        if s.trim().is_empty() {
+            out.push(ConfigIssue::new(path.clone(), "netem entry is empty"));
+            empty = true;
+        }
+    }
+    if !entries.is_empty() && !empty {
+        let words: Vec<String> = entries.iter().map(|(_, s)| s.to_string()).collect();
+        if let Err(e) = Netem::parse_entries(&words, tables) {
+            out.push(ConfigIssue::new(path, e));
+        }
+    }
+}
+
+/// `mode` of a link of type `ty`; `None` for types without modes (the schema
+/// refuses `mode` there).
+pub(crate) fn parse_mode(ty: LinkType, mode: &str) -> Option<Result<LinkMode, String>> {
+    match ty {
+        LinkType::Macvlan | LinkType::Macvtap => Some(LinkMode::parse_macvlan(ty.as_str(), mode)),
+        LinkType::Ipvlan | LinkType::Ipvtap => Some(LinkMode::parse_ipvlan(ty.as_str(), mode)),
+        _ => None,
+    }
+}
+
 /// Compose service names are `[a-zA-Z0-9._-]+`; docker and podman container
 /// names are `[a-zA-Z0-9][a-zA-Z0-9_.-]*`. A name outside those can never
 /// match anything, and would end up in outer interface names.
@@ -268,33 +322,7 @@ fn check_target_names(o: &Value, p: &str, out: &mut Vec<ConfigIssue>) {
     }
 }
 
-fn check_mode(ty: LinkType, mode: &str) -> Result<(), String> {
-    let words: Vec<&str> = mode.split_whitespace().collect();
-    let ok = match ty {
-        LinkType::Macvlan | LinkType::Macvtap => {
-            matches!(words.as_slice(), [m] if ["bridge", "private", "vepa", "passthru", "source"].contains(m))
-        }
-        LinkType::Ipvlan | LinkType::Ipvtap => match words.as_slice() {
-            [m] => ["l2", "l3", "l3s"].contains(m),
-            [m, f] => ["l2", "l3", "l3s"].contains(m) && ["bridge", "private", "vepa"].contains(f),
-            _ => false,
-        },
-        // Other types are rejected by the schema; nothing to add here.
-        _ => true,
-    };
-    if ok {
-        Ok(())
-    } else if matches!(ty, LinkType::Macvlan | LinkType::Macvtap) {
-        Err(format!("mode {} is not a {ty} mode (bridge, private, vepa, passthru, source)", quoted(mode)))
-    } else {
-        Err(format!(
-            "mode {} is not an {ty} mode (l2, l3 or l3s, optionally followed by bridge, private or vepa)",
-            quoted(mode)
-        ))
-    }
-}
-
-fn check_tunnel(t: &Value, p: &str, out: &mut Vec<ConfigIssue>) {
+fn check_tunnel(t: &Value, p: &str, tables: &dyn DistTables, out: &mut Vec<ConfigIssue>) {
     if let Some(s) = t.get("remote").and_then(Value::as_str) {
         let remote =
             parse_ip(s).and_then(|ip| check_unicast_peer(&ip).map_err(|e| format!("tunnel remote {e}")));
@@ -302,7 +330,7 @@ fn check_tunnel(t: &Value, p: &str, out: &mut Vec<ConfigIssue>) {
             out.push(ConfigIssue::new(join_ptr(p, "remote"), e));
         }
     }
-    if let Some(e) = check_int(t.get("vni"), (0, VNI_MAX), "vni") {
+    if let Some(e) = check_int(t.get("vni"), (0, VNI_MAX.into()), "vni") {
         out.push(ConfigIssue::new(join_ptr(p, "vni"), e));
     }
     if let Some(name) = t.get("bridge").and_then(Value::as_str) {
@@ -311,18 +339,11 @@ fn check_tunnel(t: &Value, p: &str, out: &mut Vec<ConfigIssue>) {
         }
     }
     if let Some(ty) = t.get("type").and_then(Value::as_str) {
-        if ty != "geneve" && ty != "vxlan" {
-            out.push(ConfigIssue::new(
-                join_ptr(p, "type"),
-                format!("tunnel type {} is not geneve or vxlan", quoted(ty)),
-            ));
+        if let Err(e) = ty.parse::<TunnelKind>() {
+            out.push(ConfigIssue::new(join_ptr(p, "type"), e));
         }
     }
-    for (path, s) in one_or_many(t.get("netem"), &join_ptr(p, "netem")) {
-        if s.trim().is_empty() {
-            out.push(ConfigIssue::new(path, "netem entry is empty"));
-        }
-    }
+    check_netem(t, p, tables, out);
 }
 
 fn check_command(c: &Value, p: &str, out: &mut Vec<ConfigIssue>) {

@@ -41,6 +41,6 @@ fn replica_addresses() {
 #[test]
 fn public_parsers_reexported() {
     assert_eq!(parse_forward("80:80/tcp").unwrap().container_port, 80);
-    assert!(parse_route("default via 10.0.0.1").unwrap().dst.is_none());
+    assert!(Route::parse("default via 10.0.0.1").unwrap().dst.is_none());
     assert_eq!(outer_dev_name("h1", Some(1), "eth0"), "h1_1-eth0");
 }

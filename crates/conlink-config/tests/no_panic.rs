@@ -54,7 +54,7 @@ fn assert_sane(cfg: &NetworkConfig) {
             assert!((68..=65535).contains(&m), "accepted mtu {m}");
         }
         if let Some(v) = l.vlanid {
-            assert!(v <= 4094, "accepted vlanid {v}");
+            assert!((1..=4094).contains(&v.get()), "accepted vlanid {v}");
         }
         for f in &l.forward {
             assert!(f.conlink_port > 0 && f.container_port > 0);

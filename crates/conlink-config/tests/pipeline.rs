@@ -183,7 +183,7 @@ fn all_validation_errors_reported_at_once() {
         "/links/1/mtu (F: links[1].mtu): MTU 20 is out of range",
         "/links/2 (F: links[2]): veth link needs a \"bridge\"",
         "/links/3/route (F: links[3].route): route \"default via 10.0.0.1 proto static\": unsupported option \"proto\"",
-        "/links/4/vlanid (F: links[4].vlanid): vlanid 5000 is out of range",
+        "/links/4/vlanid (F: links[4].vlanid): 5000 is not a VLAN id (1-4094)",
         "/tunnels/0/vni (F: tunnels[0].vni): vni 99999999 is out of range",
     ];
     for p in expect_prefixes {

@@ -45,7 +45,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use conlink_kernel::{apply_ethtool, Netns, Nl, VethRequest};
+use conlink_kernel::{apply_ethtool, EthtoolSetting, Netns, Nl, VethRequest};
 use ipnet::IpNet;
 
 const MTU: u32 = 65535;
@@ -185,12 +185,12 @@ async fn connect_one(t: &Topo, br: &Nl, c: usize, mode: Mode, bd: &mut Breakdown
             Mode::Daemon => timed!(
                 bd,
                 "apply_ethtool (thread+setns+ioctl)",
-                apply_ethtool(ns, &i, "--offload tx off").unwrap()
+                apply_ethtool(ns, &i, &EthtoolSetting::veth_tx_off()).unwrap()
             ),
             Mode::EthtoolFd => timed!(
                 bd,
                 "Nl::apply_ethtool (ioctl)",
-                inner_nl.apply_ethtool(&i, "--offload tx off").unwrap()
+                inner_nl.apply_ethtool(&i, &EthtoolSetting::veth_tx_off()).unwrap()
             ),
         }
     }
@@ -256,7 +256,7 @@ async fn run_pipelined(t: &Topo) -> Duration {
         }
         futures::future::try_join_all(ops).await.unwrap();
         for (_, i) in &names {
-            inner_nl.apply_ethtool(i, "--offload tx off").unwrap();
+            inner_nl.apply_ethtool(i, &EthtoolSetting::veth_tx_off()).unwrap();
         }
     }
     t0.elapsed()

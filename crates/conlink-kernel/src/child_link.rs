@@ -7,6 +7,7 @@
 
 use std::os::fd::AsRawFd;
 
+use conlink_settings::{ChildKind, IpvlanFlag, IpvlanMode, IpvlanSetting, MacvlanMode};
 use netlink_packet_route::link::{IpVlanFlags, IpVlanMode, LinkAttribute, LinkMessage, MacVlanMode};
 use rtnetlink::{LinkIpVlan, LinkIpVtap, LinkMacVlan, LinkMacVtap, LinkVlan};
 
@@ -14,88 +15,30 @@ use crate::error::KernelError;
 use crate::netns::Netns;
 use crate::nl::{check_ifname, Nl};
 
-/// ipvlan/ipvtap mode plus the optional `bridge|private|vepa` flag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IpvlanMode {
-    pub mode: IpVlanMode,
-    pub flags: IpVlanFlags,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChildKind {
-    Vlan { id: u16 },
-    Macvlan { mode: MacVlanMode },
-    Macvtap { mode: MacVlanMode },
-    Ipvlan { mode: IpvlanMode },
-    Ipvtap { mode: IpvlanMode },
-}
-
-impl ChildKind {
-    /// From the config: `type`, optional `mode`, `vlanid` (vlan only).
-    /// Defaults as `ip link`: macvlan/macvtap vepa, ipvlan/ipvtap l3.
-    pub fn parse(kind: &str, mode: Option<&str>, vlanid: Option<u16>) -> Result<ChildKind, String> {
-        match kind {
-            "vlan" => {
-                if mode.is_some() {
-                    return Err("vlan links take no mode".into());
-                }
-                match vlanid {
-                    Some(id) if (1..=4094).contains(&id) => Ok(ChildKind::Vlan { id }),
-                    Some(id) => Err(format!("vlanid {id} outside 1-4094")),
-                    None => Err("vlan links need a vlanid".into()),
-                }
-            }
-            "macvlan" => Ok(ChildKind::Macvlan { mode: parse_macvlan_mode(mode.unwrap_or("vepa"))? }),
-            "macvtap" => Ok(ChildKind::Macvtap { mode: parse_macvlan_mode(mode.unwrap_or("vepa"))? }),
-            "ipvlan" => Ok(ChildKind::Ipvlan { mode: parse_ipvlan_mode(mode.unwrap_or("l3"))? }),
-            "ipvtap" => Ok(ChildKind::Ipvtap { mode: parse_ipvlan_mode(mode.unwrap_or("l3"))? }),
-            o => Err(format!("{o:?} is not a child link type (vlan, macvlan, macvtap, ipvlan, ipvtap)")),
-        }
-    }
-
-    /// IFLA_INFO_KIND.
-    pub fn kind_str(&self) -> &'static str {
-        match self {
-            ChildKind::Vlan { .. } => "vlan",
-            ChildKind::Macvlan { .. } => "macvlan",
-            ChildKind::Macvtap { .. } => "macvtap",
-            ChildKind::Ipvlan { .. } => "ipvlan",
-            ChildKind::Ipvtap { .. } => "ipvtap",
-        }
+/// The kernel's macvlan mode for conlink's.
+fn macvlan_mode(m: MacvlanMode) -> MacVlanMode {
+    match m {
+        MacvlanMode::Private => MacVlanMode::Private,
+        MacvlanMode::Vepa => MacVlanMode::Vepa,
+        MacvlanMode::Bridge => MacVlanMode::Bridge,
+        MacvlanMode::Passthru => MacVlanMode::Passthrough,
+        MacvlanMode::Source => MacVlanMode::Source,
     }
 }
 
-/// `private|vepa|bridge|passthru|source`, as `ip link … type macvlan mode`.
-pub fn parse_macvlan_mode(s: &str) -> Result<MacVlanMode, String> {
-    match s {
-        "private" => Ok(MacVlanMode::Private),
-        "vepa" => Ok(MacVlanMode::Vepa),
-        "bridge" => Ok(MacVlanMode::Bridge),
-        "passthru" => Ok(MacVlanMode::Passthrough),
-        "source" => Ok(MacVlanMode::Source),
-        o => Err(format!("bad macvlan/macvtap mode {o:?} (private, vepa, bridge, passthru, source)")),
-    }
-}
-
-/// `l2|l3|l3s`, optionally followed by `bridge|private|vepa` ("l2 private").
-pub fn parse_ipvlan_mode(s: &str) -> Result<IpvlanMode, String> {
-    let mut words = s.split_whitespace();
-    let mode = match words.next() {
-        Some("l2") => IpVlanMode::L2,
-        Some("l3") => IpVlanMode::L3,
-        Some("l3s") => IpVlanMode::L3S,
-        _ => return Err(format!("bad ipvlan/ipvtap mode {s:?} (l2, l3, l3s [bridge|private|vepa])")),
+/// The kernel's ipvlan mode and flags for conlink's (`bridge` is no flag).
+fn ipvlan_mode(s: IpvlanSetting) -> (IpVlanMode, IpVlanFlags) {
+    let mode = match s.mode {
+        IpvlanMode::L2 => IpVlanMode::L2,
+        IpvlanMode::L3 => IpVlanMode::L3,
+        IpvlanMode::L3s => IpVlanMode::L3S,
     };
-    let flags = match words.next() {
-        None | Some("bridge") => IpVlanFlags::empty(),
-        Some("private") => IpVlanFlags::Private,
-        Some("vepa") => IpVlanFlags::Vepa,
-        Some(o) => return Err(format!("bad ipvlan/ipvtap flag {o:?} in {s:?} (bridge, private, vepa)")),
+    let flags = match s.flag {
+        None | Some(IpvlanFlag::Bridge) => IpVlanFlags::empty(),
+        Some(IpvlanFlag::Private) => IpVlanFlags::Private,
+        Some(IpvlanFlag::Vepa) => IpVlanFlags::Vepa,
     };
-    if let Some(extra) = words.next() {
-        return Err(format!("unexpected {extra:?} in ipvlan/ipvtap mode {s:?}"));
-    }
-    Ok(IpvlanMode { mode, flags })
+    (mode, flags)
 }
 
 #[derive(Debug)]
@@ -136,14 +79,16 @@ impl ChildLinkRequest<'_> {
             }};
         }
         match self.kind {
-            ChildKind::Vlan { id } => common!(LinkVlan::new(name, parent_index, id)),
-            ChildKind::Macvlan { mode } => common!(LinkMacVlan::new(name, parent_index, mode)),
-            ChildKind::Macvtap { mode } => common!(LinkMacVtap::new(name, parent_index, mode)),
+            ChildKind::Vlan { id } => common!(LinkVlan::new(name, parent_index, id.get())),
+            ChildKind::Macvlan { mode } => common!(LinkMacVlan::new(name, parent_index, macvlan_mode(mode))),
+            ChildKind::Macvtap { mode } => common!(LinkMacVtap::new(name, parent_index, macvlan_mode(mode))),
             ChildKind::Ipvlan { mode } => {
-                common!(LinkIpVlan::new(name, parent_index, mode.mode).flag(mode.flags))
+                let (mode, flags) = ipvlan_mode(mode);
+                common!(LinkIpVlan::new(name, parent_index, mode).flag(flags))
             }
             ChildKind::Ipvtap { mode } => {
-                common!(LinkIpVtap::new(name, parent_index, mode.mode).flag(mode.flags))
+                let (mode, flags) = ipvlan_mode(mode);
+                common!(LinkIpVtap::new(name, parent_index, mode).flag(flags))
             }
         }
     }
@@ -172,6 +117,7 @@ impl Nl {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use conlink_settings::VlanId;
     use netlink_packet_route::link::{
         InfoData, InfoIpVlan, InfoIpVtap, InfoMacVlan, InfoMacVtap, InfoVlan, LinkAttribute,
     };
@@ -198,17 +144,17 @@ mod tests {
         let fd = ns.as_fd().as_raw_fd();
         let cases = [
             (
-                ChildKind::parse("macvlan", Some("bridge"), None).unwrap(),
+                ChildKind::Macvlan { mode: MacvlanMode::Bridge },
                 "macvlan",
                 InfoData::MacVlan(vec![InfoMacVlan::Mode(MacVlanMode::Bridge)]),
             ),
             (
-                ChildKind::parse("macvtap", Some("passthru"), None).unwrap(),
+                ChildKind::Macvtap { mode: MacvlanMode::Passthru },
                 "macvtap",
                 InfoData::MacVtap(vec![InfoMacVtap::Mode(MacVlanMode::Passthrough)]),
             ),
             (
-                ChildKind::parse("vlan", None, Some(100)).unwrap(),
+                ChildKind::Vlan { id: VlanId::new(100u16).unwrap() },
                 "vlan",
                 InfoData::Vlan(vec![InfoVlan::Id(100)]),
             ),
@@ -225,7 +171,8 @@ mod tests {
             assert_eq!(k, want_kind);
             assert_eq!(d, want_data);
         }
-        let mut r = req(ChildKind::parse("ipvlan", Some("l2 private"), None).unwrap(), &ns);
+        let l2_private = IpvlanSetting { mode: IpvlanMode::L2, flag: Some(IpvlanFlag::Private) };
+        let mut r = req(ChildKind::Ipvlan { mode: l2_private }, &ns);
         r.mac = None;
         let (k, d) = parts(&r.message(3));
         assert_eq!(k, "ipvlan");
@@ -233,7 +180,7 @@ mod tests {
             d,
             InfoData::IpVlan(vec![InfoIpVlan::Mode(IpVlanMode::L2), InfoIpVlan::Flags(IpVlanFlags::Private)])
         );
-        r.kind = ChildKind::parse("ipvtap", Some("l3s"), None).unwrap();
+        r.kind = ChildKind::Ipvtap { mode: IpvlanSetting { mode: IpvlanMode::L3s, flag: None } };
         let (k, d) = parts(&r.message(3));
         assert_eq!(k, "ipvtap");
         assert_eq!(
@@ -246,15 +193,31 @@ mod tests {
     }
 
     #[test]
-    fn mode_parsing_errors_name_the_word() {
-        assert!(parse_macvlan_mode("bridged").unwrap_err().contains("bridged"));
-        assert!(parse_ipvlan_mode("l4").unwrap_err().contains("l4"));
-        assert!(parse_ipvlan_mode("l2 sideways").unwrap_err().contains("sideways"));
-        assert!(ChildKind::parse("vlan", None, None).unwrap_err().contains("vlanid"));
-        assert!(ChildKind::parse("vlan", None, Some(4095)).unwrap_err().contains("4095"));
-        assert_eq!(
-            ChildKind::parse("macvlan", None, None).unwrap(),
-            ChildKind::Macvlan { mode: MacVlanMode::Vepa }
-        );
+    fn every_mode_maps_to_the_kernel_value() {
+        let macvlan = [
+            (MacvlanMode::Private, MacVlanMode::Private),
+            (MacvlanMode::Vepa, MacVlanMode::Vepa),
+            (MacvlanMode::Bridge, MacVlanMode::Bridge),
+            (MacvlanMode::Passthru, MacVlanMode::Passthrough),
+            (MacvlanMode::Source, MacVlanMode::Source),
+        ];
+        for (ours, kernel) in macvlan {
+            assert_eq!(macvlan_mode(ours), kernel);
+        }
+        let flags = [
+            (None, IpVlanFlags::empty()),
+            (Some(IpvlanFlag::Bridge), IpVlanFlags::empty()),
+            (Some(IpvlanFlag::Private), IpVlanFlags::Private),
+            (Some(IpvlanFlag::Vepa), IpVlanFlags::Vepa),
+        ];
+        for (m, km) in [
+            (IpvlanMode::L2, IpVlanMode::L2),
+            (IpvlanMode::L3, IpVlanMode::L3),
+            (IpvlanMode::L3s, IpVlanMode::L3S),
+        ] {
+            for (f, kf) in flags {
+                assert_eq!(ipvlan_mode(IpvlanSetting { mode: m, flag: f }), (km, kf));
+            }
+        }
     }
 }

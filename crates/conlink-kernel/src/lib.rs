@@ -1,6 +1,12 @@
-//! conlink kernel layer: network namespaces and native rtnetlink operations.
-//! No `ip`/`tc` processes: every change is a netlink request on a
-//! per-namespace connection ([`Nl`]).
+//! conlink kernel layer: network namespaces, links, addresses, routes and
+//! traffic control as rtnetlink requests on a per-namespace connection
+//! ([`Nl`]; no `ip` or `tc` processes), ethtool ioctls, sysctls, and the two
+//! jobs netlink cannot do, run as programs with argument vectors (never a
+//! shell): `nft` for NAT and forwarding rules, Open vSwitch (`ovs-ctl`,
+//! `ovs-vsctl`) for ovs bridges.
+//!
+//! Link settings arrive typed ([`conlink_settings`]): nothing here parses
+//! what users wrote.
 
 mod addr;
 mod child_link;
@@ -21,30 +27,25 @@ mod sysctl;
 mod tc;
 mod tunnel;
 
-pub use child_link::{parse_ipvlan_mode, parse_macvlan_mode, ChildKind, ChildLinkRequest, IpvlanMode};
-pub use error::{feature_name, KernelError};
-pub use ethtool::{apply_ethtool, get_offload, parse_ethtool_args, set_offload, Offload};
+pub use child_link::ChildLinkRequest;
+pub use error::KernelError;
+pub use ethtool::apply_ethtool;
 pub use fdb::flood_entry_message;
 pub use garp::{garp_frame, send_garp};
 pub use in_netns::run_in_netns;
-pub use link::{format_mac, LinkInfo};
+pub use link::LinkInfo;
 pub use link_create::VethRequest;
-pub use nat::{
-    apply_forwards, apply_static_nat, forward_ruleset, static_nat_ruleset, Forward, Proto, StaticNat,
-    FORWARD_TABLE, NAT_TABLE,
-};
-pub use netem::{Netem, NetemLoss, NetemSlot};
+pub use nat::{apply_forwards, apply_static_nat, Forward, Proto, StaticNat};
 pub use netns::{Netns, NETNS_RUN_DIR};
 pub use nl::Nl;
-pub use ovs::{add_bridge_args, kernel_datapath_present, Ovs, OVS_CTL};
-pub use route::{Route, RouteInfo};
+pub use ovs::{kernel_datapath_present, Ovs};
+pub use route::RouteInfo;
 pub use sysctl::{sysctl_get_in, sysctl_in};
-pub use tunnel::{tunnel_message, TunnelKind, VXLAN_PORT};
+pub use tunnel::TunnelRequest;
 
-/// Re-exported so callers can build messages for link kinds without a
-/// dedicated helper and pass them to [`Nl::create_link`].
-pub use netlink_packet_route;
-pub use rtnetlink;
+/// The typed settings this crate's API takes, so its callers can name them
+/// without depending on conlink-settings themselves.
+pub use conlink_settings::{ChildKind, EthtoolSetting, Netem, Offload, Route, TunnelKind};
 
 /// Helpers shared by the message-building unit tests.
 #[cfg(test)]

@@ -93,21 +93,10 @@ impl Nl {
     }
 }
 
-/// Linux interface names: 1..=15 bytes, no '/', whitespace, ':' or NUL.
-/// Checked here so the user gets the name in the message instead of EINVAL.
+/// The interface-name rules of conlink-settings, as a kernel error naming
+/// the operation, so the user reads the name instead of EINVAL.
 pub(crate) fn check_ifname(op: &str, name: &str) -> Result<(), KernelError> {
-    let bad = name.is_empty()
-        || name.len() > 15
-        || name == "."
-        || name == ".."
-        || name.chars().any(|c| c == '/' || c == ':' || c == '\0' || c.is_whitespace());
-    if bad {
-        return Err(KernelError::invalid(
-            op,
-            format!("bad interface name {name:?} (1-15 bytes, no '/', ':' or spaces)"),
-        ));
-    }
-    Ok(())
+    conlink_settings::check_ifname(name).map_err(|why| KernelError::invalid(op, why))
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! Routes (RTM_NEWROUTE / RTM_GETROUTE), IPv4 and IPv6.
+//! Routes (RTM_NEWROUTE / RTM_GETROUTE), IPv4 and IPv6, of the shared
+//! [`Route`] type.
 
 use std::net::IpAddr;
 
@@ -10,47 +11,11 @@ use netlink_packet_route::route::{
 use netlink_packet_route::AddressFamily;
 use rtnetlink::RouteMessageBuilder;
 
+use conlink_settings::Route;
+
 use crate::error::KernelError;
 use crate::link::rename_op;
 use crate::nl::Nl;
-
-/// A route to install.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Route {
-    /// None = default route.
-    pub dst: Option<IpNet>,
-    pub via: Option<IpAddr>,
-    pub dev: Option<String>,
-    pub metric: Option<u32>,
-    /// Preferred source address.
-    pub src: Option<IpAddr>,
-    /// None = main table.
-    pub table: Option<u32>,
-    /// Gateway is reachable on `dev` even if no subnet covers it.
-    pub onlink: bool,
-}
-
-impl std::fmt::Display for Route {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.dst {
-            Some(d) => write!(f, "{d}")?,
-            None => write!(f, "default")?,
-        }
-        if let Some(v) = &self.via {
-            write!(f, " via {v}")?;
-        }
-        if let Some(d) = &self.dev {
-            write!(f, " dev {d}")?;
-        }
-        if let Some(m) = &self.metric {
-            write!(f, " metric {m}")?;
-        }
-        if let Some(t) = &self.table {
-            write!(f, " table {t}")?;
-        }
-        Ok(())
-    }
-}
 
 /// A route as the kernel reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,54 +28,49 @@ pub struct RouteInfo {
     pub metric: Option<u32>,
 }
 
-impl Route {
-    /// Address family from dst, else via, else src. A default route with
-    /// no gateway and no source is ambiguous, so it is rejected.
-    fn is_v6(&self) -> Option<bool> {
-        self.dst
-            .map(|d| d.addr().is_ipv6())
-            .or(self.via.map(|v| v.is_ipv6()))
-            .or(self.src.map(|s| s.is_ipv6()))
-    }
+/// Address family from dst, else via, else src. A default route with
+/// no gateway and no source is ambiguous, so it is rejected.
+fn is_v6(r: &Route) -> Option<bool> {
+    r.dst.map(|d| d.addr().is_ipv6()).or(r.via.map(|v| v.is_ipv6())).or(r.src.map(|s| s.is_ipv6()))
+}
 
-    /// The RTM_NEWROUTE message, with `oif` already resolved from `dev`.
-    pub fn message(&self, oif: Option<u32>) -> Result<RouteMessage, String> {
-        let v6 = self.is_v6().ok_or("a route needs a destination, gateway or source to know its family")?;
-        let mut b = RouteMessageBuilder::<IpAddr>::new();
-        b.get_mut().header.address_family = if v6 { AddressFamily::Inet6 } else { AddressFamily::Inet };
-        if let Some(dst) = self.dst {
-            if dst.addr().is_ipv6() != v6 {
-                return Err(format!("destination {dst} is not of the route's address family"));
-            }
-            // Kernel rejects host bits set in the prefix; trunc() as `ip route` users expect.
-            let dst = dst.trunc();
-            if dst.prefix_len() > 0 {
-                b = b.destination_prefix(dst.addr(), dst.prefix_len()).map_err(|e| e.to_string())?;
-            }
+/// The RTM_NEWROUTE message of `r`, with `oif` already resolved from `dev`.
+pub(crate) fn route_message(r: &Route, oif: Option<u32>) -> Result<RouteMessage, String> {
+    let v6 = is_v6(r).ok_or("a route needs a destination, gateway or source to know its family")?;
+    let mut b = RouteMessageBuilder::<IpAddr>::new();
+    b.get_mut().header.address_family = if v6 { AddressFamily::Inet6 } else { AddressFamily::Inet };
+    if let Some(dst) = r.dst {
+        if dst.addr().is_ipv6() != v6 {
+            return Err(format!("destination {dst} is not of the route's address family"));
         }
-        if let Some(via) = self.via {
-            b = b.gateway(via).map_err(|e| e.to_string())?;
-        } else if !v6 {
-            // Like `ip route`: a gatewayless IPv4 route is on-link (scope link).
-            b = b.scope(RouteScope::Link);
+        // Kernel rejects host bits set in the prefix; trunc() as `ip route` users expect.
+        let dst = dst.trunc();
+        if dst.prefix_len() > 0 {
+            b = b.destination_prefix(dst.addr(), dst.prefix_len()).map_err(|e| e.to_string())?;
         }
-        if let Some(src) = self.src {
-            b = b.pref_source(src).map_err(|e| e.to_string())?;
-        }
-        if let Some(oif) = oif {
-            b = b.output_interface(oif);
-        }
-        if let Some(m) = self.metric {
-            b = b.priority(m);
-        }
-        if let Some(t) = self.table {
-            b = b.table_id(t);
-        }
-        if self.onlink {
-            b = b.onlink();
-        }
-        Ok(b.build())
     }
+    if let Some(via) = r.via {
+        b = b.gateway(via).map_err(|e| e.to_string())?;
+    } else if !v6 {
+        // Like `ip route`: a gatewayless IPv4 route is on-link (scope link).
+        b = b.scope(RouteScope::Link);
+    }
+    if let Some(src) = r.src {
+        b = b.pref_source(src).map_err(|e| e.to_string())?;
+    }
+    if let Some(oif) = oif {
+        b = b.output_interface(oif);
+    }
+    if let Some(m) = r.metric {
+        b = b.priority(m);
+    }
+    if let Some(t) = r.table {
+        b = b.table_id(t);
+    }
+    if r.onlink {
+        b = b.onlink();
+    }
+    Ok(b.build())
 }
 
 impl RouteInfo {
@@ -151,7 +111,7 @@ impl Nl {
             Some(dev) => Some(self.index_of(dev).await.map_err(|e| rename_op(e, &op))?),
             None => None,
         };
-        let msg = r.message(oif).map_err(|d| KernelError::invalid(&op, d))?;
+        let msg = route_message(r, oif).map_err(|d| KernelError::invalid(&op, d))?;
         match self.handle().route().add(msg).execute().await {
             Ok(()) => Ok(()),
             Err(e) => match KernelError::from_rtnl(op, e) {
@@ -181,7 +141,7 @@ mod tests {
     #[test]
     fn default_v4_route_message() {
         let r = Route { via: Some("192.0.2.254".parse().unwrap()), metric: Some(50), ..Default::default() };
-        let m = r.message(Some(7)).unwrap();
+        let m = route_message(&r, Some(7)).unwrap();
         assert_eq!(m.header.address_family, AddressFamily::Inet);
         assert_eq!(m.header.destination_prefix_length, 0);
         assert_eq!(m.header.table, RouteHeader::RT_TABLE_MAIN);
@@ -196,7 +156,7 @@ mod tests {
     #[test]
     fn prefix_route_is_truncated_and_dev_route_is_link_scope() {
         let r = Route { dst: Some("198.51.100.7/24".parse().unwrap()), ..Default::default() };
-        let m = r.message(Some(3)).unwrap();
+        let m = route_message(&r, Some(3)).unwrap();
         assert_eq!(m.header.destination_prefix_length, 24);
         assert_eq!(m.header.scope, RouteScope::Link);
         assert!(m
@@ -212,7 +172,7 @@ mod tests {
             table: Some(1000),
             ..Default::default()
         };
-        let m = r.message(None).unwrap();
+        let m = route_message(&r, None).unwrap();
         assert_eq!(m.header.address_family, AddressFamily::Inet6);
         assert!(m.attributes.contains(&RouteAttribute::Table(1000)));
         let bad = Route {
@@ -221,18 +181,7 @@ mod tests {
             ..Default::default()
         };
         // v6 dst with v4 gateway is not expressible.
-        assert!(bad.message(None).is_err());
-        assert!(Route { dev: Some("eth0".into()), ..Default::default() }.message(Some(1)).is_err());
-    }
-
-    #[test]
-    fn display_reads_like_ip_route() {
-        let r = Route {
-            via: Some("192.0.2.1".parse().unwrap()),
-            dev: Some("eth0".into()),
-            metric: Some(5),
-            ..Default::default()
-        };
-        assert_eq!(r.to_string(), "default via 192.0.2.1 dev eth0 metric 5");
+        assert!(route_message(&bad, None).is_err());
+        assert!(route_message(&Route { dev: Some("eth0".into()), ..Default::default() }, Some(1)).is_err());
     }
 }

@@ -13,8 +13,10 @@ use netlink_packet_route::tc::{
 };
 use netlink_packet_route::RouteNetlinkMessage;
 
+use conlink_settings::Netem;
+
 use crate::error::KernelError;
-use crate::netem::Netem;
+use crate::netem::netem_options;
 use crate::nl::Nl;
 
 /// `tc filter … parent ffff:`: filters hang off the ingress qdisc's handle.
@@ -91,7 +93,7 @@ pub(crate) fn netem_qdisc_message(index: i32, netem: &Netem) -> TcMessage {
     msg.header.parent = TcHandle::ROOT;
     msg.attributes = vec![
         TcAttribute::Kind("netem".to_string()),
-        TcAttribute::Other(DefaultNla::new(TCA_OPTIONS, netem.options_bytes())),
+        TcAttribute::Other(DefaultNla::new(TCA_OPTIONS, netem_options(netem))),
     ];
     msg
 }
@@ -308,7 +310,7 @@ mod tests {
         let opts = opts.expect("TCA_OPTIONS");
         let mut v = vec![0u8; netlink_packet_core::Nla::value_len(&opts)];
         netlink_packet_core::Nla::emit_value(&opts, &mut v);
-        assert_eq!(v, n.options_bytes());
+        assert_eq!(v, netem_options(&n));
         assert_eq!(netlink_packet_core::Nla::kind(&opts), TCA_OPTIONS);
     }
 }

@@ -4,7 +4,8 @@
 
 use std::net::IpAddr;
 
-use netlink_packet_route::link::{InfoData, InfoGeneve, LinkMessage};
+use conlink_settings::{TunnelKind, VNI_MAX};
+use netlink_packet_route::link::{InfoData, InfoGeneve, LinkAttribute, LinkFlags, LinkMessage};
 use rtnetlink::{LinkGeneve, LinkVxlan};
 
 use crate::error::KernelError;
@@ -14,96 +15,72 @@ use crate::nl::{check_ifname, Nl};
 /// would not interoperate with the original conlink or other hosts.
 pub const VXLAN_PORT: u16 = 4789;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TunnelKind {
-    Vxlan,
-    Geneve,
+/// One tunnel to create (like [`crate::VethRequest`] for veths).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TunnelRequest<'a> {
+    pub kind: TunnelKind,
+    /// Device name, e.g. "vxlan-42".
+    pub name: &'a str,
+    pub vni: u32,
+    pub remote: IpAddr,
+    /// Bridge index the tunnel is enslaved to.
+    pub master: Option<u32>,
+    pub mtu: Option<u32>,
 }
 
-impl TunnelKind {
-    /// The config's `type` string.
-    pub fn parse(s: &str) -> Result<TunnelKind, String> {
-        match s {
-            "vxlan" => Ok(TunnelKind::Vxlan),
-            "geneve" => Ok(TunnelKind::Geneve),
-            o => Err(format!("unknown tunnel type {o:?} (vxlan or geneve)")),
+impl TunnelRequest<'_> {
+    /// The RTM_NEWLINK; created up, enslaved to `master`.
+    pub fn message(&self) -> LinkMessage {
+        let (name, vni) = (self.name, self.vni);
+        let mut b = match self.kind {
+            TunnelKind::Vxlan => {
+                let b = LinkVxlan::new(name, vni).port(VXLAN_PORT).learning(true);
+                let b = match self.remote {
+                    IpAddr::V4(a) => b.remote(a),
+                    IpAddr::V6(a) => b.remote6(a),
+                };
+                b.build()
+            }
+            TunnelKind::Geneve => {
+                let remote = match self.remote {
+                    IpAddr::V4(a) => InfoGeneve::Remote(a),
+                    IpAddr::V6(a) => InfoGeneve::Remote6(a),
+                };
+                LinkGeneve::new(name, vni)
+                    .set_info_data(InfoData::Geneve(vec![InfoGeneve::Id(vni), remote]))
+                    .build()
+            }
+        };
+        // Common attributes go on the built message so both kinds share them.
+        if let Some(m) = self.master {
+            b.attributes.push(LinkAttribute::Controller(m));
         }
-    }
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            TunnelKind::Vxlan => "vxlan",
-            TunnelKind::Geneve => "geneve",
+        if let Some(mtu) = self.mtu {
+            b.attributes.push(LinkAttribute::Mtu(mtu));
         }
+        b.header.flags |= LinkFlags::Up;
+        b.header.change_mask |= LinkFlags::Up;
+        b
     }
-}
-
-/// The RTM_NEWLINK for a tunnel; created up, enslaved to `master`.
-pub fn tunnel_message(
-    kind: TunnelKind,
-    name: &str,
-    vni: u32,
-    remote: IpAddr,
-    master: Option<u32>,
-    mtu: Option<u32>,
-) -> LinkMessage {
-    let mut b = match kind {
-        TunnelKind::Vxlan => {
-            let b = LinkVxlan::new(name, vni).port(VXLAN_PORT).learning(true);
-            let b = match remote {
-                IpAddr::V4(a) => b.remote(a),
-                IpAddr::V6(a) => b.remote6(a),
-            };
-            b.build()
-        }
-        TunnelKind::Geneve => {
-            let remote = match remote {
-                IpAddr::V4(a) => InfoGeneve::Remote(a),
-                IpAddr::V6(a) => InfoGeneve::Remote6(a),
-            };
-            LinkGeneve::new(name, vni)
-                .set_info_data(InfoData::Geneve(vec![InfoGeneve::Id(vni), remote]))
-                .build()
-        }
-    };
-    // Common attributes go on the built message so both kinds share them.
-    use netlink_packet_route::link::{LinkAttribute, LinkFlags};
-    if let Some(m) = master {
-        b.attributes.push(LinkAttribute::Controller(m));
-    }
-    if let Some(mtu) = mtu {
-        b.attributes.push(LinkAttribute::Mtu(mtu));
-    }
-    b.header.flags |= LinkFlags::Up;
-    b.header.change_mask |= LinkFlags::Up;
-    b
 }
 
 impl Nl {
-    /// Create tunnel `name` (e.g. "vxlan-42") to `remote`, attached to
-    /// bridge index `master`, up. EOPNOTSUPP → "kernel lacks geneve links".
-    pub async fn create_tunnel(
-        &self,
-        kind: TunnelKind,
-        name: &str,
-        vni: u32,
-        remote: IpAddr,
-        master: Option<u32>,
-        mtu: Option<u32>,
-    ) -> Result<(), KernelError> {
-        let op = format!("create {} {name}", kind.as_str());
-        check_ifname(&op, name)?;
-        if vni >= 1 << 24 {
-            return Err(KernelError::invalid(op, format!("vni {vni} does not fit 24 bits")));
+    /// Create the tunnel of `req`, up. EOPNOTSUPP → "kernel lacks geneve links".
+    pub async fn create_tunnel(&self, req: &TunnelRequest<'_>) -> Result<(), KernelError> {
+        let kind = req.kind.as_str();
+        let op = format!("create {kind} {}", req.name);
+        check_ifname(&op, req.name)?;
+        if req.vni > VNI_MAX {
+            return Err(KernelError::invalid(op, format!("vni {} does not fit 24 bits", req.vni)));
         }
-        let msg = tunnel_message(kind, name, vni, remote, master, mtu);
-        self.create_link(&op, kind.as_str(), msg).await
+        self.create_link(&op, kind, req.message()).await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netlink_packet_route::link::{InfoVxlan, LinkAttribute, LinkFlags};
+    use netlink_packet_route::link::InfoVxlan;
 
     fn info_data(m: &LinkMessage) -> (String, InfoData) {
         crate::test_support::kind_and_data(m)
@@ -111,14 +88,15 @@ mod tests {
 
     #[test]
     fn vxlan_message_has_vni_remote_port_learning_master_mtu() {
-        let m = tunnel_message(
-            TunnelKind::Vxlan,
-            "vxlan-42",
-            42,
-            "198.51.100.2".parse().unwrap(),
-            Some(5),
-            Some(1450),
-        );
+        let m = TunnelRequest {
+            kind: TunnelKind::Vxlan,
+            name: "vxlan-42",
+            vni: 42,
+            remote: "198.51.100.2".parse().unwrap(),
+            master: Some(5),
+            mtu: Some(1450),
+        }
+        .message();
         let (kind, data) = info_data(&m);
         assert_eq!(kind, "vxlan");
         let InfoData::Vxlan(v) = data else { panic!("{data:?}") };
@@ -137,13 +115,20 @@ mod tests {
 
     #[test]
     fn geneve_message_v6_remote() {
-        let m = tunnel_message(TunnelKind::Geneve, "geneve-7", 7, "2001:db8::2".parse().unwrap(), None, None);
+        let m = TunnelRequest {
+            kind: TunnelKind::Geneve,
+            name: "geneve-7",
+            vni: 7,
+            remote: "2001:db8::2".parse().unwrap(),
+            master: None,
+            mtu: None,
+        }
+        .message();
         let (kind, data) = info_data(&m);
         assert_eq!(kind, "geneve");
         assert_eq!(
             data,
             InfoData::Geneve(vec![InfoGeneve::Id(7), InfoGeneve::Remote6("2001:db8::2".parse().unwrap())])
         );
-        assert!(TunnelKind::parse("gre").unwrap_err().contains("gre"));
     }
 }

@@ -5,7 +5,7 @@ use clap::{CommandFactory, Parser};
 use conlink::cli::{Cli, Command};
 use conlink::daemon::{self, DaemonOptions};
 use conlink::{client, graph};
-use conlink_config::{load, show_config, LoadOptions};
+use conlink_config::{load, show_config, LoadOptions, MacSource};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -76,9 +76,11 @@ fn load_config(cli: &Cli) -> Result<conlink_config::NetworkConfig, ExitCode> {
         default_bridge_mode: cli.default_bridge_mode,
         default_mtu: cli.default_mtu,
         keep_veth_offload: cli.keep_veth_offload,
-        ovs_available: ovs_module_present(),
+        ovs_available: conlink_kernel::kernel_datapath_present(),
         schema_file: cli.config_schema.clone(),
         env: std::env::vars().collect(),
+        mac_source: MacSource::new(random_octets),
+        ..Default::default()
     };
     if cli.default_bridge_mode == conlink_config::BridgeMode::Auto {
         // Say why `auto` became what it became: it changes what users debug.
@@ -216,7 +218,20 @@ fn init_logging(verbose: bool) {
         .init();
 }
 
-/// `auto` bridges become ovs only when the kernel has the openvswitch datapath.
-fn ovs_module_present() -> bool {
-    std::path::Path::new("/sys/module/openvswitch").exists()
+/// Random bytes for generated MACs: getrandom(2), or std's per-process random
+/// hasher keys where that is refused (e.g. a seccomp filter); no crate needed.
+fn random_octets() -> [u8; 5] {
+    let mut out = [0u8; 5];
+    // SAFETY: writes at most out.len() bytes into out.
+    let n = unsafe { libc::getrandom(out.as_mut_ptr().cast(), out.len(), 0) };
+    if n == out.len() as isize {
+        return out;
+    }
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    out.copy_from_slice(&h.finish().to_le_bytes()[..5]);
+    out
 }

@@ -3,8 +3,8 @@
 //! Pure: no I/O, so matching, naming and replica increments are unit-tested here.
 
 use conlink_config::{
-    outer_dev_name, replica_values, BridgeMode, Forward, Link, LinkType, MacAddr, NetworkConfig, RouteSpec,
-    Target,
+    outer_dev_name, replica_values, BridgeMode, ChildKind, EthtoolSetting, Forward, Link, LinkType, MacAddr,
+    Netem, NetworkConfig, Route, Target,
 };
 use ipnet::IpNet;
 use std::net::IpAddr;
@@ -44,13 +44,13 @@ pub struct PlannedLink {
     pub ip: Vec<IpNet>,
     pub mac: Option<MacAddr>,
     pub mtu: Option<u32>,
-    pub route: Vec<RouteSpec>,
+    pub route: Vec<Route>,
     pub nat: Option<IpAddr>,
-    pub netem: Vec<String>,
-    pub mode: Option<String>,
-    pub vlanid: Option<u16>,
+    pub netem: Option<Netem>,
+    /// What to create for a link with a host parent (vlan, macvlan, …).
+    pub child: Option<ChildKind>,
     pub forward: Vec<Forward>,
-    pub ethtool: Vec<Vec<String>>,
+    pub ethtool: Vec<EthtoolSetting>,
 }
 
 /// The replica index a link applies with, if the link's target matches the container.
@@ -149,8 +149,7 @@ fn plan_link(
         route: link.route.clone(),
         nat: link.nat,
         netem: link.netem.clone(),
-        mode: link.mode.clone(),
-        vlanid: link.vlanid,
+        child: link.child_kind(),
         forward: values.forward,
         ethtool: link.ethtool.clone(),
     })
@@ -174,7 +173,7 @@ mod tests {
             mtu: Some(4111),
             route: vec![],
             nat: None,
-            netem: vec![],
+            netem: None,
             mode: None,
             vlanid: None,
             forward: vec![Forward { conlink_port: 80, container_port: 80, proto: Proto::Tcp }],

@@ -1,9 +1,10 @@
 //! Unit tests of the semantic checks.
 use super::*;
+use conlink_settings::NoDistTables;
 use serde_json::json;
 
 fn issues(doc: Value) -> Vec<String> {
-    check(&doc, BridgeMode::Auto).iter().map(|i| i.to_string()).collect()
+    check(&doc, BridgeMode::Auto, &NoDistTables).iter().map(|i| i.to_string()).collect()
 }
 
 fn link(extra: Value) -> Value {
@@ -46,7 +47,9 @@ fn mac_nat_mtu_vlanid_ranges() {
         {"service": "a", "type": "vlan", "vlanid": 4095},
         {"service": "a", "type": "vlan", "vlanid": -1},
         {"service": "a", "bridge": "s", "mtu": 68, "dev": "e1"},
-        {"service": "a", "type": "vlan", "vlanid": 4094}
+        {"service": "a", "type": "vlan", "vlanid": 4094},
+        {"service": "a", "type": "vlan", "vlanid": 0},
+        {"service": "a", "type": "vlan", "vlanid": 1}
     ]}));
     let paths: Vec<&str> = got.iter().map(|s| s.split(':').next().unwrap()).collect();
     assert_eq!(
@@ -58,12 +61,16 @@ fn mac_nat_mtu_vlanid_ranges() {
             "/links/3/mtu",
             "/links/4/mtu",
             "/links/5/vlanid",
-            "/links/6/vlanid"
+            "/links/6/vlanid",
+            "/links/9/vlanid"
         ]
     );
     assert!(got[1].contains("multicast"));
     assert!(got[3].contains("out of range (68-65535)"));
-    assert!(got[5].contains("out of range (0-4094)"));
+    // One rule with the kernel's: 1-4094 (0 used to pass here and fail there).
+    assert!(got[5].contains("4095 is not a VLAN id (1-4094)"), "{got:?}");
+    assert!(got[6].contains("-1 is not a VLAN id (1-4094)"), "{got:?}");
+    assert_eq!(got[7], "/links/9/vlanid: 0 is not a VLAN id (1-4094)");
 }
 
 #[test]
@@ -101,8 +108,8 @@ fn forward_grammar_and_requirements() {
     // The default mode applies to bridges only named in links.
     let doc =
         json!({"links": [{"service": "a", "bridge": "p", "ip": "10.0.0.1/24", "forward": "80:80/tcp"}]});
-    assert_eq!(check(&doc, BridgeMode::Patch).len(), 1);
-    assert!(check(&doc, BridgeMode::Linux).is_empty());
+    assert_eq!(check(&doc, BridgeMode::Patch, &NoDistTables).len(), 1);
+    assert!(check(&doc, BridgeMode::Linux, &NoDistTables).is_empty());
 }
 
 #[test]
@@ -140,8 +147,8 @@ fn patch_bridge_allows_two_links_only() {
 #[test]
 fn default_patch_mode_applies_to_undeclared_bridges() {
     let doc = json!({"links": [{"service": "a", "bridge": "p"}, {"service": "b", "bridge": "p"}, {"service": "c", "bridge": "p"}]});
-    assert_eq!(check(&doc, BridgeMode::Patch).len(), 1);
-    assert!(check(&doc, BridgeMode::Linux).is_empty());
+    assert_eq!(check(&doc, BridgeMode::Patch, &NoDistTables).len(), 1);
+    assert!(check(&doc, BridgeMode::Linux, &NoDistTables).is_empty());
 }
 
 #[test]
@@ -220,7 +227,8 @@ fn integer_fields_that_the_typed_config_cannot_read() {
         {"service": "a", "bridge": "s", "mtu": 1500.0},
         {"service": "a", "bridge": "s", "mtu": 18446744073709551615u64},
         {"service": "a", "type": "vlan", "vlanid": 18446744073709551615u64},
-        {"service": "a", "type": "vlan", "vlanid": 1e30}
+        {"service": "a", "type": "vlan", "vlanid": 1e30},
+        {"service": "a", "type": "vlan", "vlanid": 7.0}
     ], "tunnels": [{"type": "vxlan", "bridge": "s", "remote": "192.0.2.1", "vni": 7.0}]}));
     assert_eq!(
         got,
@@ -228,8 +236,9 @@ fn integer_fields_that_the_typed_config_cannot_read() {
             "/links/0/mtu: MTU 99999.0 is out of range (68-65535)",
             "/links/1/mtu: MTU 1500.0 must be written as an integer",
             "/links/2/mtu: MTU 18446744073709551615 is out of range (68-65535)",
-            "/links/3/vlanid: vlanid 18446744073709551615 is out of range (0-4094)",
-            "/links/4/vlanid: vlanid 1e+30 is out of range (0-4094)",
+            "/links/3/vlanid: 18446744073709551615 is not a VLAN id (1-4094)",
+            "/links/4/vlanid: 1e+30 is not a VLAN id (1-4094)",
+            "/links/5/vlanid: vlanid 7.0 must be written as an integer",
             "/tunnels/0/vni: vni 7.0 must be written as an integer",
         ]
     );
@@ -238,4 +247,38 @@ fn integer_fields_that_the_typed_config_cannot_read() {
 #[test]
 fn wrong_types_are_left_to_the_schema() {
     assert!(issues(json!({"links": [{"ip": 5, "mtu": "x", "route": {"a": 1}}], "tunnels": "x"})).is_empty());
+}
+
+#[test]
+fn netem_and_ethtool_are_parsed_with_paths() {
+    assert_eq!(
+        issues(link(json!({"netem": "delay banana"}))),
+        ["/links/0/netem: netem delay: bad time \"banana\" (units: s, ms, us, ns)"]
+    );
+    assert_eq!(
+        issues(link(json!({"netem": ["delay 10ms", "banana"]}))),
+        ["/links/0/netem: unknown netem option \"banana\""]
+    );
+    // Entries are one option string: a jitter may follow in the next entry.
+    assert!(issues(link(json!({"netem": ["delay 10ms", "2ms", "loss 1%"]}))).is_empty());
+    assert_eq!(
+        issues(link(json!({"netem": ["delay 1ms", " "]}))),
+        ["/links/0/netem/1: netem entry is empty"]
+    );
+    assert_eq!(
+        issues(link(json!({"ethtool": "--frobnicate on"}))),
+        ["/links/0/ethtool: unknown ethtool setting \"--frobnicate\" (only -K/--offload/--features FEATURE on|off …)"]
+    );
+    let got = issues(link(json!({"ethtool": ["-K tx off", "-K warp off", ""]})));
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got[0].starts_with("/links/0/ethtool/1: ") && got[0].contains("\"warp\""), "{got:?}");
+    assert_eq!(got[1], "/links/0/ethtool/2: ethtool entry is empty");
+    let got = issues(
+        json!({"tunnels": [{"type": "vxlan", "bridge": "s", "remote": "192.0.2.1", "vni": 1, "netem": "rate fast"}]}),
+    );
+    assert_eq!(got.len(), 1);
+    assert!(got[0].starts_with("/tunnels/0/netem: ") && got[0].contains("fast"), "{got:?}");
+    // Distribution tables come from the caller: none here.
+    let got = issues(link(json!({"netem": "delay 10ms 1ms distribution normal"})));
+    assert!(got[0].starts_with("/links/0/netem: ") && got[0].contains("normal.dist"), "{got:?}");
 }

@@ -6,8 +6,10 @@ use std::net::SocketAddr;
 
 use crate::common::*;
 use conlink_kernel::{ChildKind, ChildLinkRequest, VethRequest};
+use conlink_settings::{IpvlanFlag, IpvlanMode, IpvlanSetting, MacvlanMode, VlanId};
 
-async fn child_talks_to_wire_peer(kind: &str, mode: &str) {
+async fn child_talks_to_wire_peer(child: ChildKind) {
+    let kind = child.kind_str();
     let host = TestNs::new("ch");
     let wire = TestNs::new("cw");
     let cont = TestNs::new("cc");
@@ -21,7 +23,7 @@ async fn child_talks_to_wire_peer(kind: &str, mode: &str) {
 
     let mac = [0xc2, 0x00, 0x00, 0x00, 0x00, 0x42];
     let req = ChildLinkRequest {
-        kind: ChildKind::parse(kind, Some(mode), None).unwrap(),
+        kind: child,
         parent: "par0",
         name: "eth0",
         target_ns: &cont.ns,
@@ -54,14 +56,14 @@ async fn child_talks_to_wire_peer(kind: &str, mode: &str) {
 #[tokio::test]
 async fn macvlan_into_container_talks() {
     if root_or_skip() {
-        child_talks_to_wire_peer("macvlan", "bridge").await;
+        child_talks_to_wire_peer(ChildKind::Macvlan { mode: MacvlanMode::Bridge }).await;
     }
 }
 
 #[tokio::test]
 async fn macvtap_into_container_talks() {
     if root_or_skip() {
-        child_talks_to_wire_peer("macvtap", "private").await;
+        child_talks_to_wire_peer(ChildKind::Macvtap { mode: MacvlanMode::Private }).await;
     }
 }
 
@@ -79,9 +81,21 @@ async fn vlan_ipvlan_ipvtap_work_or_are_reported_missing() {
     nh.create_veth("par0", "eth0", &wire.ns, None, None).await.unwrap();
     let nc = cont.nl().await;
     let cases = [
-        ("vlan", ChildKind::parse("vlan", None, Some(10)).unwrap(), "8021q vlan", "v10"),
-        ("ipvlan", ChildKind::parse("ipvlan", Some("l2"), None).unwrap(), "ipvlan", "ipv0"),
-        ("ipvtap", ChildKind::parse("ipvtap", Some("l3 private"), None).unwrap(), "ipvtap", "ipt0"),
+        ("vlan", ChildKind::Vlan { id: VlanId::new(10u16).unwrap() }, "8021q vlan", "v10"),
+        (
+            "ipvlan",
+            ChildKind::Ipvlan { mode: IpvlanSetting { mode: IpvlanMode::L2, flag: None } },
+            "ipvlan",
+            "ipv0",
+        ),
+        (
+            "ipvtap",
+            ChildKind::Ipvtap {
+                mode: IpvlanSetting { mode: IpvlanMode::L3, flag: Some(IpvlanFlag::Private) },
+            },
+            "ipvtap",
+            "ipt0",
+        ),
     ];
     for (kind, k, feature, name) in cases {
         let req = ChildLinkRequest {

@@ -4,12 +4,23 @@
 use std::net::SocketAddr;
 
 use crate::common::*;
-use conlink_kernel::{Nl, TunnelKind, VethRequest};
+use conlink_kernel::{Nl, TunnelKind, TunnelRequest, VethRequest};
+
+fn tunnel<'a>(
+    kind: TunnelKind,
+    name: &'a str,
+    vni: u32,
+    remote: &str,
+    master: Option<u32>,
+    mtu: Option<u32>,
+) -> TunnelRequest<'a> {
+    TunnelRequest { kind, name, vni, remote: remote.parse().unwrap(), master, mtu }
+}
 
 async fn host_side(nh: &Nl, kind: TunnelKind, remote: &str, cont: &TestNs, ip: &str) {
     nh.create_bridge("br0").await.unwrap();
     let br = nh.index_of("br0").await.unwrap();
-    nh.create_tunnel(kind, "vxlan-42", 42, remote.parse().unwrap(), Some(br), Some(1450)).await.unwrap();
+    nh.create_tunnel(&tunnel(kind, "vxlan-42", 42, remote, Some(br), Some(1450))).await.unwrap();
     let l = nh.link_by_name("vxlan-42").await.unwrap().unwrap();
     assert_eq!(l.kind.as_deref(), Some("vxlan"));
     assert_eq!(l.master, Some(br));
@@ -52,7 +63,7 @@ async fn vxlan_joins_bridges_on_two_hosts() {
     // Same name again: Exists, not a silent second device.
     let br = na.index_of("br0").await.unwrap();
     let e = na
-        .create_tunnel(TunnelKind::Vxlan, "vxlan-42", 42, "198.51.100.2".parse().unwrap(), Some(br), None)
+        .create_tunnel(&tunnel(TunnelKind::Vxlan, "vxlan-42", 42, "198.51.100.2", Some(br), None))
         .await
         .unwrap_err();
     assert!(e.is_exists(), "{e}");
@@ -65,10 +76,7 @@ async fn geneve_works_or_is_reported_missing() {
     }
     let h = TestNs::new("gh");
     let n = h.nl().await;
-    match n
-        .create_tunnel(TunnelKind::Geneve, "geneve-7", 7, "198.51.100.2".parse().unwrap(), None, None)
-        .await
-    {
+    match n.create_tunnel(&tunnel(TunnelKind::Geneve, "geneve-7", 7, "198.51.100.2", None, None)).await {
         Ok(()) => {
             let l = n.link_by_name("geneve-7").await.unwrap().unwrap();
             assert_eq!(l.kind.as_deref(), Some("geneve"));

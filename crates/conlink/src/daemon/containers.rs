@@ -258,7 +258,7 @@ pub(super) async fn remove_container_links(state: &State, old: &ContainerRecord)
 }
 
 async fn run_command(engine: Arc<dyn Engine>, id: String, name: String, command: CommandLine) {
-    let argv = argv_of(&command);
+    let argv = command.argv();
     info!(container = %name, command = ?argv, "running command");
     let prefix = name.clone();
     match engine.exec(&id, argv, Box::new(move |line| info!("{prefix}: {line}"))).await {
@@ -307,14 +307,6 @@ pub async fn disconnect_all(state: &State) {
     }
 }
 
-/// The argv a `commands` entry runs (a shell line runs under `sh -c`).
-pub fn argv_of(command: &CommandLine) -> Vec<String> {
-    match command {
-        CommandLine::Shell(s) => vec!["sh".to_string(), "-c".to_string(), s.clone()],
-        CommandLine::Argv(v) => v.clone(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -333,9 +325,8 @@ mod tests {
             mtu: None,
             route: vec![],
             nat: None,
-            netem: vec![],
-            mode: None,
-            vlanid: None,
+            netem: None,
+            child: None,
             forward: if forward {
                 vec![conlink_config::Forward {
                     proto: conlink_config::Proto::Tcp,
@@ -389,7 +380,7 @@ mod tests {
 
     #[test]
     fn shell_commands_run_under_sh_and_argv_as_given() {
-        assert_eq!(argv_of(&CommandLine::Shell("echo hi".into())), ["sh", "-c", "echo hi"]);
-        assert_eq!(argv_of(&CommandLine::Argv(vec!["ping".into(), "-c1".into()])), ["ping", "-c1"]);
+        assert_eq!(CommandLine::Shell("echo hi".into()).argv(), ["sh", "-c", "echo hi"]);
+        assert_eq!(CommandLine::Argv(vec!["ping".into(), "-c1".into()]).argv(), ["ping", "-c1"]);
     }
 }

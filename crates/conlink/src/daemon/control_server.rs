@@ -162,7 +162,7 @@ fn status(shared: &Shared) -> Reply {
                     ip: l.ip.iter().map(|n| n.to_string()).collect(),
                     mtu: cfg.mtu,
                     state,
-                    netem: l.netem.clone().or_else(|| (!cfg.netem.is_empty()).then(|| cfg.netem.join(" "))),
+                    netem: l.netem.clone().or_else(|| cfg.netem.as_ref().map(|n| n.to_string())),
                     error,
                 }
             })
@@ -202,7 +202,8 @@ async fn set_netem(shared: &Shared, container: &str, dev: &str, netem: Option<St
     let nl = Nl::connect(&ns).await.map_err(|e| e.to_string())?;
     match &netem {
         Some(spec) => {
-            let parsed = Netem::parse(spec).map_err(|e| format!("netem {spec:?}: {e}"))?;
+            let parsed = Netem::parse_with(spec, &conlink_config::DistDirs::default())
+                .map_err(|e| format!("netem {spec:?}: {e}"))?;
             nl.set_netem(dev, &parsed).await.map_err(|e| e.to_string())?;
         }
         None => nl.clear_netem(dev).await.map_err(|e| e.to_string())?,

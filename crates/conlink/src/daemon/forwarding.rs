@@ -222,7 +222,7 @@ mod tests {
             mtu: None,
             route: vec![],
             nat: None,
-            netem: vec![],
+            netem: None,
             mode: None,
             vlanid: None,
             forward: if forward {
@@ -287,9 +287,8 @@ mod tests {
             mtu: None,
             route: vec![],
             nat: None,
-            netem: vec![],
-            mode: None,
-            vlanid: None,
+            netem: None,
+            child: None,
             forward,
             ethtool: vec![],
         }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context as _, Result};
 use conlink_config::{BridgeMode, NetworkConfig};
-use conlink_kernel::{Netem, Netns, Nl, Ovs, TunnelKind};
+use conlink_kernel::{Netns, Nl, Ovs, TunnelRequest};
 use tracing::{debug, info, warn};
 
 use super::blocking::off_runtime;
@@ -159,20 +159,26 @@ impl Infrastructure {
         let nl = &self.nl;
         for (i, t) in cfg.tunnels.iter().enumerate() {
             let name = t.dev_name();
-            let kind = TunnelKind::parse(t.tunnel_type.as_str()).map_err(anyhow::Error::msg)?;
             let Some(master) = self.bridge_index.get(&t.bridge).copied() else {
                 bail!("/tunnels/{i}: bridge {} is not a linux bridge conlink created", t.bridge);
             };
             // Leftovers of an earlier run are replaced, not fatal; nothing else is.
             self.clear_tunnel_name(i, &name).await?;
-            if let Err(e) = nl.create_tunnel(kind, &name, t.vni, t.remote, Some(master), None).await {
+            let req = TunnelRequest {
+                kind: t.tunnel_type,
+                name: &name,
+                vni: t.vni,
+                remote: t.remote,
+                master: Some(master),
+                mtu: None,
+            };
+            if let Err(e) = nl.create_tunnel(&req).await {
                 bail!("/tunnels/{i}: {e}");
             }
             self.tunnels.push(name.clone());
             nl.set_alias(&name, &mark(&self.namespace.label, Made::Tunnel)).await?;
-            if !t.netem.is_empty() {
-                let netem = Netem::parse(&t.netem.join(" ")).map_err(anyhow::Error::msg)?;
-                nl.set_netem(&name, &netem).await.with_context(|| format!("/tunnels/{i}"))?;
+            if let Some(netem) = &t.netem {
+                nl.set_netem(&name, netem).await.with_context(|| format!("/tunnels/{i}"))?;
             }
             info!(tunnel = %name, remote = %t.remote, bridge = %t.bridge, "tunnel up");
         }

@@ -38,9 +38,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{Context as _, Result};
 use conlink_config::NetworkConfig;
-use conlink_kernel::{parse_ethtool_args, Netem};
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::{debug, info, warn};
 
@@ -113,7 +112,6 @@ pub async fn run(cfg: Arc<NetworkConfig>, opts: DaemonOptions) -> Result<()> {
         None => {}
     }
 
-    check_link_settings(&cfg)?;
     let infra_opts = InfraOptions {
         in_container: own_id.is_some(),
         placement: &placement,
@@ -156,34 +154,4 @@ async fn shutdown(state: &State, nodes: Option<&NetnsRuntime>) {
         nodes.stop().await;
     }
     state.infra.teardown().await;
-}
-
-/// netem and ethtool strings are checked before anything is built, so a typo
-/// fails the start with the config path instead of a half-built topology.
-fn check_link_settings(cfg: &NetworkConfig) -> Result<()> {
-    let mut problems = Vec::new();
-    for (i, link) in cfg.links.iter().enumerate() {
-        if !link.netem.is_empty() {
-            if let Err(e) = Netem::parse(&link.netem.join(" ")) {
-                problems.push(format!("/links/{i}/netem: {e}"));
-            }
-        }
-        for (j, args) in link.ethtool.iter().enumerate() {
-            if let Err(e) = parse_ethtool_args(&args.join(" ")) {
-                problems.push(format!("/links/{i}/ethtool/{j}: {e}"));
-            }
-        }
-    }
-    for (i, t) in cfg.tunnels.iter().enumerate() {
-        if !t.netem.is_empty() {
-            if let Err(e) = Netem::parse(&t.netem.join(" ")) {
-                problems.push(format!("/tunnels/{i}/netem: {e}"));
-            }
-        }
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        bail!("invalid network configuration:\n  {}", problems.join("\n  "))
-    }
 }

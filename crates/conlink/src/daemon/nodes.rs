@@ -4,7 +4,7 @@
 use anyhow::Result;
 use tracing::{error, info};
 
-use super::containers::{argv_of, connect_and_record, facts_of};
+use super::containers::{connect_and_record, facts_of};
 use super::instance_lock::{acquire, lock_dir, LockError};
 use super::links::LinkError;
 use super::namespace::check_netns_name;
@@ -39,7 +39,7 @@ pub async fn start_nodes(state: &State) -> Result<NetnsRuntime> {
         for command in commands {
             let prefix = node.name.clone();
             let on_line = Box::new(move |line: &str| info!("{prefix}: {line}"));
-            if let Err(e) = runtime.exec(&node.id, argv_of(command), on_line).await {
+            if let Err(e) = runtime.exec(&node.id, command.argv(), on_line).await {
                 error!(node = %node.name, "cannot start command {command:?}: {e}");
             }
         }

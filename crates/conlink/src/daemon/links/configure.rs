@@ -2,8 +2,8 @@
 
 use std::net::IpAddr;
 
-use conlink_config::{BridgeMode, RouteSpec};
-use conlink_kernel::{apply_static_nat, sysctl_get_in, sysctl_in, Netem, Route, StaticNat};
+use conlink_config::BridgeMode;
+use conlink_kernel::{apply_static_nat, sysctl_get_in, sysctl_in, Route, StaticNat};
 use ipnet::IpNet;
 use tracing::warn;
 
@@ -29,14 +29,12 @@ pub(super) async fn inner(target: &ContainerSide<'_>, p: &PlannedLink) -> Result
         inner.add_address(&p.dev, *addr).await.map_err(&kerr)?;
     }
     inner.set_up(&p.dev, true).await.map_err(&kerr)?;
-    for args in &p.ethtool {
+    for setting in &p.ethtool {
         // Through the container's netlink socket: no thread has to enter the namespace.
-        inner.apply_ethtool(&p.dev, &args.join(" ")).map_err(&kerr)?;
+        inner.apply_ethtool(&p.dev, setting).map_err(&kerr)?;
     }
-    if !p.netem.is_empty() {
-        let netem =
-            Netem::parse(&p.netem.join(" ")).map_err(|e| unusable(container, p, format!("netem: {e}")))?;
-        inner.set_netem(&p.dev, &netem).await.map_err(&kerr)?;
+    if let Some(netem) = &p.netem {
+        inner.set_netem(&p.dev, netem).await.map_err(&kerr)?;
     }
     Ok(())
 }
@@ -49,7 +47,7 @@ pub(super) async fn routes(
 ) -> Result<(), LinkError> {
     let (container, inner) = (target.name, target.nl);
     for r in &p.route {
-        inner.add_route(&kernel_route(r, &p.dev)).await.map_err(kernel_err(container, p))?;
+        inner.add_route(&r.on_dev(&p.dev)).await.map_err(kernel_err(container, p))?;
     }
     if p.forward.is_empty() {
         return Ok(());
@@ -58,15 +56,7 @@ pub(super) async fn routes(
     let mut families: Vec<IpAddr> = p.ip.iter().map(|n| forward_source_for(&n.addr())).collect();
     families.dedup();
     for source in families {
-        let route = Route {
-            dst: Some(IpNet::from(source)),
-            via: None,
-            dev: Some(p.dev.clone()),
-            metric: None,
-            src: None,
-            table: None,
-            onlink: false,
-        };
+        let route = Route { dst: Some(IpNet::from(source)), dev: Some(p.dev.clone()), ..Default::default() };
         inner.add_route(&route).await.map_err(kernel_err(container, p))?;
     }
     // conlink's side: DNATed connections must find the link's address on its
@@ -75,12 +65,8 @@ pub(super) async fn routes(
         for addr in &p.ip {
             let route = Route {
                 dst: Some(IpNet::from(addr.addr())),
-                via: None,
                 dev: Some(bridge.clone()),
-                metric: None,
-                src: None,
-                table: None,
-                onlink: false,
+                ..Default::default()
             };
             side.nl.add_route(&route).await.map_err(kernel_err(container, p))?;
         }
@@ -106,16 +92,4 @@ pub(super) fn nat(target: &ContainerSide<'_>, planned: &[PlannedLink]) -> Result
         off_runtime(|| apply_static_nat(target.ns, &nats)).map_err(kernel_err(container, p))?;
     }
     Ok(())
-}
-
-pub fn kernel_route(r: &RouteSpec, link_dev: &str) -> Route {
-    Route {
-        dst: r.dst,
-        via: r.via,
-        dev: Some(r.dev.clone().unwrap_or_else(|| link_dev.to_string())),
-        metric: r.metric,
-        src: r.src,
-        table: r.table,
-        onlink: r.onlink,
-    }
 }

@@ -3,7 +3,7 @@
 //! what it created.
 
 use conlink_config::{BridgeMode, LinkType};
-use conlink_kernel::{ChildKind, ChildLinkRequest, Nl, VethRequest};
+use conlink_kernel::{ChildLinkRequest, Nl, VethRequest};
 use tracing::{debug, warn};
 
 use super::types::{
@@ -146,8 +146,7 @@ pub(super) async fn child(
         .outer
         .as_deref()
         .ok_or_else(|| unusable(container, p, format!("{kind} link needs outer-dev (the host parent)")))?;
-    let child = ChildKind::parse(kind.as_str(), p.mode.as_deref(), p.vlanid)
-        .map_err(|e| unusable(container, p, e))?;
+    let child = p.child.ok_or_else(|| unusable(container, p, format!("{kind} link needs a vlanid")))?;
     let req = ChildLinkRequest {
         kind: child,
         parent,

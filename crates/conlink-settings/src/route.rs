@@ -1,22 +1,80 @@
-//! `route` strings: the arguments of `ip route add …` (device implied).
+//! Routes (SPEC §4 `route`): the arguments of `ip route add …`, device
+//! implied, parsed once into what the kernel layer installs.
 
-use crate::error::quoted;
+use std::fmt;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use crate::addrs::parse_ip;
-use crate::model::RouteSpec;
+use crate::addr::parse_ip;
+use crate::shown::quoted;
 
-/// Parses `default|PREFIX|ADDR` followed by any of `via GW`, `dev X`,
-/// `metric N`, `src IP`, `table N`, `onlink`. Anything else is rejected by
-/// name, because conlink programs routes through netlink and must not
-/// silently drop an option the user relies on.
-pub fn parse_route(s: &str) -> Result<RouteSpec, String> {
+/// One route to install.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Route {
+    /// Destination prefix; `None` means `default`.
+    pub dst: Option<IpNet>,
+    pub via: Option<IpAddr>,
+    /// Output device; `None` means the link's own `dev` (see [`Route::on_dev`]).
+    pub dev: Option<String>,
+    pub metric: Option<u32>,
+    /// Preferred source address.
+    pub src: Option<IpAddr>,
+    /// `None` means the main table.
+    pub table: Option<u32>,
+    /// `onlink`: the gateway is reachable on `dev` even if no subnet covers it.
+    pub onlink: bool,
+    /// The string as the user wrote it (for `--show-config`); empty for
+    /// routes conlink makes itself.
+    pub raw: String,
+}
+
+impl Route {
+    /// Parses `default|PREFIX|ADDR` followed by any of `via GW`, `dev X`,
+    /// `metric N`, `src IP`, `table N`, `onlink`. Anything else is rejected by
+    /// name, because conlink programs routes through netlink and must not
+    /// silently drop an option the user relies on.
+    pub fn parse(s: &str) -> Result<Route, String> {
+        parse_route(s)
+    }
+
+    /// This route with `dev` filled in when it names none (a link's routes
+    /// leave through the link unless they say otherwise).
+    pub fn on_dev(&self, dev: &str) -> Route {
+        let mut r = self.clone();
+        r.dev.get_or_insert_with(|| dev.to_string());
+        r
+    }
+}
+
+/// Reads like `ip route` (without src/onlink), for messages.
+impl fmt::Display for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.dst {
+            Some(d) => write!(f, "{d}")?,
+            None => write!(f, "default")?,
+        }
+        if let Some(v) = &self.via {
+            write!(f, " via {v}")?;
+        }
+        if let Some(d) = &self.dev {
+            write!(f, " dev {d}")?;
+        }
+        if let Some(m) = &self.metric {
+            write!(f, " metric {m}")?;
+        }
+        if let Some(t) = &self.table {
+            write!(f, " table {t}")?;
+        }
+        Ok(())
+    }
+}
+
+fn parse_route(s: &str) -> Result<Route, String> {
     let mut toks = s.split_whitespace();
     let first = toks.next().ok_or_else(|| "route is empty".to_string())?;
     let dst = parse_dst(first)?;
-    let mut r = RouteSpec {
+    let mut r = Route {
         dst,
         via: None,
         dev: None,
@@ -39,7 +97,7 @@ pub fn parse_route(s: &str) -> Result<RouteSpec, String> {
             }
             "dev" => {
                 let dev = arg("a device name")?;
-                crate::naming::check_ifname(dev).map_err(|e| format!("route {}: dev {e}", quoted(s)))?;
+                crate::ifname::check_ifname(dev).map_err(|e| format!("route {}: dev {e}", quoted(s)))?;
                 r.dev = Some(dev.to_string());
             }
             "metric" => r.metric = Some(parse_num(s, tok, arg("a number")?)?),
@@ -67,7 +125,7 @@ fn parse_dst(tok: &str) -> Result<Option<IpNet>, String> {
         return Ok(None);
     }
     if tok.contains('/') {
-        return crate::addrs::parse_cidr(tok).map(Some).map_err(|e| format!("route destination {e}"));
+        return crate::addr::parse_cidr(tok).map(Some).map_err(|e| format!("route destination {e}"));
     }
     // A bare address is a host route, as with `ip route add`.
     let a: IpAddr = tok.parse().map_err(|_| {
@@ -81,7 +139,7 @@ fn parse_num(s: &str, key: &str, v: &str) -> Result<u32, String> {
 }
 
 /// Mixed families are a kernel error later; say so now, with the route.
-fn check_families(s: &str, r: &RouteSpec) -> Result<(), String> {
+fn check_families(s: &str, r: &Route) -> Result<(), String> {
     let dst_v4 = r.dst.map(|d| d.addr().is_ipv4());
     for (what, a) in [("via", r.via), ("src", r.src)] {
         if let (Some(d4), Some(a)) = (dst_v4, a) {
@@ -165,6 +223,21 @@ mod tests {
         // Config that exposed it: `route: "default dev eth0:1"` (or a 16+ character name) was accepted.
         assert!(parse_route("default dev eth0:1").unwrap_err().contains("':'"));
         assert!(parse_route("default dev abcdefghijklmnop").unwrap_err().contains("longer than 15"));
+    }
+
+    #[test]
+    fn on_dev_fills_only_a_missing_dev() {
+        let r = Route::parse("default via 10.0.0.1").unwrap();
+        assert_eq!(r.on_dev("eth1").dev.as_deref(), Some("eth1"));
+        let r = Route::parse("default via 10.0.0.1 dev eth2").unwrap();
+        assert_eq!(r.on_dev("eth1").dev.as_deref(), Some("eth2"));
+    }
+
+    #[test]
+    fn display_reads_like_ip_route() {
+        let r =
+            Route::parse("10.1.0.0/16 via 10.0.0.1 dev eth0 metric 5 table 7 src 10.0.0.2 onlink").unwrap();
+        assert_eq!(r.to_string(), "10.1.0.0/16 via 10.0.0.1 dev eth0 metric 5 table 7");
     }
 
     #[test]
