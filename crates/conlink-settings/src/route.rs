@@ -238,6 +238,13 @@ mod tests {
         let r =
             Route::parse("10.1.0.0/16 via 10.0.0.1 dev eth0 metric 5 table 7 src 10.0.0.2 onlink").unwrap();
         assert_eq!(r.to_string(), "10.1.0.0/16 via 10.0.0.1 dev eth0 metric 5 table 7");
+        let r = Route {
+            via: Some("192.0.2.1".parse().unwrap()),
+            dev: Some("eth0".into()),
+            metric: Some(5),
+            ..Default::default()
+        };
+        assert_eq!(r.to_string(), "default via 192.0.2.1 dev eth0 metric 5");
     }
 
     #[test]
