@@ -4,26 +4,25 @@
 //! entry per peer. Traffic crosses with the entry and stops without it.
 
 use std::net::SocketAddr;
-use std::os::fd::AsRawFd;
 
 use crate::common::*;
-use conlink_kernel::netlink_packet_route::link::LinkAttribute;
-use conlink_kernel::rtnetlink::LinkVxlan;
-use conlink_kernel::{Nl, VethRequest};
+use conlink_kernel::{create_mesh_device, MeshDevice, Nl, VethRequest};
 
 /// Host `h` (underlay 198.51.100.N) with bridge namespace `b` (br0 + the
 /// mesh device) and a container `c` on br0 with address `ip`.
 async fn side(h: &Nl, local: &str, b: &TestNs, c: &TestNs, ip: &str) -> Nl {
     let nb = b.nl().await;
     nb.create_bridge("br0").await.unwrap();
-    let mut m =
-        LinkVxlan::new("vxs-br0", 4242).port(8472).learning(true).local(local.parse().unwrap()).build();
-    m.attributes.push(LinkAttribute::Mtu(1450));
-    m.attributes.push(LinkAttribute::NetNsFd(b.ns.as_fd().as_raw_fd()));
-    h.create_link("create vxs-br0", "vxlan", m).await.unwrap();
+    let dev = MeshDevice {
+        name: "vxs-br0".into(),
+        vni: 4242,
+        port: 8472,
+        local: local.parse().unwrap(),
+        mtu: 1450,
+    };
+    create_mesh_device(h, &nb, &b.ns, &dev, "br0").await.unwrap();
     assert!(h.link_by_name("vxs-br0").await.unwrap().is_none(), "the device lands in the bridge namespace");
-    nb.set_master("vxs-br0", Some("br0")).await.unwrap();
-    nb.set_up("vxs-br0", true).await.unwrap();
+    assert!(nb.link_by_name("vxs-br0").await.unwrap().is_some(), "created in the bridge namespace");
     let mut v = VethRequest::new("c-eth0", "eth0", &c.ns);
     v.master = Some(nb.index_of("br0").await.unwrap());
     v.outer_up = true;

@@ -110,7 +110,7 @@ mod tests {
             mtu,
             route: vec![],
             nat: None,
-            netem: vec![],
+            netem: None,
             mode: None,
             vlanid: None,
             forward: vec![],

@@ -16,7 +16,7 @@ use tracing::{info, warn};
 use super::api::{list_nodes, LocalNode};
 use super::layout::{device_name, vni_for};
 use super::peers::{desired_peers, diff};
-use super::vxlan::{create_device, MeshDevice};
+use conlink_kernel::{create_mesh_device, MeshDevice};
 
 /// How long one node listing may take.
 const LIST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -69,7 +69,9 @@ pub async fn start(plan: MeshPlan, bridge_nl: Nl, bridge_ns: &Netns) -> Result<M
             local: mesh.plan.local.addr,
             mtu: mesh.plan.mtu,
         };
-        if let Err(e) = create_device(&mesh.plan.underlay, &mesh.bridge_nl, bridge_ns, &dev, &bridge).await {
+        if let Err(e) =
+            create_mesh_device(&mesh.plan.underlay, &mesh.bridge_nl, bridge_ns, &dev, &bridge).await
+        {
             mesh.remove_devices().await;
             return Err(anyhow::Error::new(e).context(format!("swarm mesh of bridge {bridge}")));
         }

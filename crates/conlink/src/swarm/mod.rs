@@ -12,7 +12,6 @@ mod api;
 mod layout;
 mod mesh;
 mod peers;
-mod vxlan;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! The mesh device of one bridge: a vxlan device with no remote; each peer
+//! The swarm mesh device of one bridge: a vxlan device with no remote; each peer
 //! host is a flooding entry on it ([`Nl::add_flood_entry`]). One device per
 //! bridge is its own split horizon: a frame from a peer never goes back out
 //! to the other peers, so the full mesh has no loop.
@@ -10,9 +10,10 @@
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
 
-use conlink_kernel::netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
-use conlink_kernel::rtnetlink::LinkVxlan;
-use conlink_kernel::{KernelError, Netns, Nl};
+use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use rtnetlink::LinkVxlan;
+
+use crate::{KernelError, Netns, Nl};
 
 /// What one mesh device is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,7 +44,7 @@ pub fn device_message(dev: &MeshDevice, target_ns_fd: i32) -> LinkMessage {
 /// Creates `dev` through `underlay` into `bridge_ns`, then (in the bridge
 /// namespace, through `bridge_nl`) enslaves it to `bridge` and sets it up.
 /// A device of that name left by an earlier run is replaced.
-pub async fn create_device(
+pub async fn create_mesh_device(
     underlay: &Nl,
     bridge_nl: &Nl,
     bridge_ns: &Netns,
@@ -61,7 +62,7 @@ pub async fn create_device(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use conlink_kernel::netlink_packet_route::link::{InfoData, InfoVxlan, LinkInfo};
+    use netlink_packet_route::link::{InfoData, InfoVxlan, LinkInfo};
 
     fn vxlan_data(m: &LinkMessage) -> Vec<InfoVxlan> {
         m.attributes
