@@ -1,6 +1,7 @@
 //! Interface addresses (RTM_NEWADDR / RTM_GETADDR), IPv4 and IPv6.
 
 use std::net::IpAddr;
+use std::time::{Duration, Instant};
 
 use futures::TryStreamExt;
 use ipnet::IpNet;
@@ -58,6 +59,45 @@ impl Nl {
             .map_err(|e| KernelError::from_rtnl(op, e))?;
         Ok(msgs.iter().filter_map(address_of).collect())
     }
+
+    /// IPv6 addresses on `dev` still in duplicate address detection (IFA_F_TENTATIVE):
+    /// the kernel drops packets from and to them, so they are not usable yet.
+    pub async fn tentative_addresses(&self, dev: &str) -> Result<Vec<IpNet>, KernelError> {
+        let op = format!("list addresses of {dev}");
+        let index = self.index_of(dev).await.map_err(|e| rename_op(e, &op))?;
+        let msgs: Vec<AddressMessage> = self
+            .handle()
+            .address()
+            .get()
+            .set_link_index_filter(index)
+            .execute()
+            .try_collect()
+            .await
+            .map_err(|e| KernelError::from_rtnl(op, e))?;
+        Ok(msgs.iter().filter(|m| is_tentative(m)).filter_map(address_of).collect())
+    }
+
+    /// Waits until no address of `dev` is tentative, at most `timeout`, polling
+    /// after 2 ms, then less often (up to every 50 ms: DAD itself takes a second).
+    /// Returns the addresses still tentative then (empty: all usable).
+    pub async fn wait_not_tentative(&self, dev: &str, timeout: Duration) -> Result<Vec<IpNet>, KernelError> {
+        let deadline = Instant::now() + timeout;
+        let mut pause = Duration::from_millis(2);
+        loop {
+            let tentative = self.tentative_addresses(dev).await?;
+            if tentative.is_empty() || Instant::now() >= deadline {
+                return Ok(tentative);
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
+    }
+}
+
+/// IFA_FLAGS (32 bits) supersedes the header's 8 flag bits when present.
+fn is_tentative(m: &AddressMessage) -> bool {
+    m.header.flags.contains(AddressHeaderFlags::Tentative)
+        || m.attributes.iter().any(|a| matches!(a, AddressAttribute::Flags(f) if f.contains(AddressFlags::Tentative)))
 }
 
 /// The interface's own address: IFA_LOCAL when present (it differs from

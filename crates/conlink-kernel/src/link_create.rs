@@ -89,6 +89,15 @@ impl<'a> VethRequest<'a> {
     }
 }
 
+/// RTM_NEWLINK of a linux bridge, up, with multicast snooping off: without an
+/// MLD/IGMP querier on the segment (conlink runs none) a snooping bridge floods
+/// multicast anyway, but still tracks every group every port reports, with a timer
+/// each, and above `mcast_hash_max` (4096) groups it switches snooping off itself
+/// with a warning. Off from the start, multicast is simply flooded, as a hub would.
+pub(crate) fn bridge_message(name: &str) -> LinkMessage {
+    LinkBridge::new(name).mcast_snooping(false).up().build()
+}
+
 impl Nl {
     /// veth pair: `outer` here, peer `inner` created directly in `inner_ns`
     /// with its MAC and MTU; both MTUs = `mtu`. Both ends are left down.
@@ -120,7 +129,7 @@ impl Nl {
     pub async fn create_bridge(&self, name: &str) -> Result<(), KernelError> {
         let op = format!("create bridge {name}");
         check_ifname(&op, name)?;
-        match self.create_link(&op, "bridge", LinkBridge::new(name).up().build()).await {
+        match self.create_link(&op, "bridge", bridge_message(name)).await {
             Ok(()) => Ok(()),
             Err(e) if e.is_exists() => match self.link_by_name(name).await? {
                 Some(l) if l.kind.as_deref() == Some("bridge") => {
@@ -170,7 +179,11 @@ impl Nl {
 
 #[cfg(test)]
 mod tests {
+    use netlink_packet_core::Emitable;
+    use netlink_packet_route::link::{InfoBridge, LinkFlags};
+
     use super::*;
+    use crate::test_support::kind_and_data;
 
     #[test]
     fn veth_groups_mark_each_end() {
@@ -180,7 +193,7 @@ mod tests {
         req.inner_group = Some(0x636d);
         let msg = req.message();
         assert!(msg.attributes.contains(&LinkAttribute::Group(0x636c)), "outer end in its group");
-        let (_, data) = crate::test_support::kind_and_data(&msg);
+        let (_, data) = kind_and_data(&msg);
         let InfoData::Veth(InfoVeth::Peer(peer)) = data else { panic!("veth peer info: {data:?}") };
         assert!(peer.attributes.contains(&LinkAttribute::Group(0x636d)), "peer in its own group: {peer:?}");
         assert!(!peer.attributes.contains(&LinkAttribute::Group(0x636c)));
@@ -191,5 +204,24 @@ mod tests {
         let ns = Netns::current().unwrap();
         let msg = VethRequest::new("o1", "eth0", &ns).message();
         assert!(!msg.attributes.iter().any(|a| matches!(a, LinkAttribute::Group(_))));
+    }
+
+    /// IFLA_BR_MCAST_SNOOPING in if_link.h.
+    const IFLA_BR_MCAST_SNOOPING: u16 = 23;
+
+    #[test]
+    fn bridge_is_created_up_with_snooping_off() {
+        let m = bridge_message("s1");
+        assert!(m.header.flags.contains(LinkFlags::Up));
+        assert!(m.header.change_mask.contains(LinkFlags::Up));
+        let (kind, data) = kind_and_data(&m);
+        assert_eq!(kind, "bridge");
+        let InfoData::Bridge(opts) = data else { panic!("bridge info data expected, got {data:?}") };
+        assert_eq!(opts, vec![InfoBridge::MulticastSnooping(false)]);
+        // On the wire: IFLA_BR_MCAST_SNOOPING as a u8 0 (nla len 5, padded to 8).
+        let mut buf = vec![0u8; m.buffer_len()];
+        m.emit(&mut buf);
+        let nla = [5u8, 0, IFLA_BR_MCAST_SNOOPING as u8, 0, 0];
+        assert!(buf.windows(nla.len()).any(|w| w == nla), "IFLA_BR_MCAST_SNOOPING=0 in {buf:02x?}");
     }
 }

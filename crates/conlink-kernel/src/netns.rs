@@ -52,6 +52,13 @@ impl Netns {
     /// Like `ip netns add NAME`: a new namespace bind-mounted on
     /// /run/netns/NAME. Fails with AlreadyExists if the name is taken.
     pub fn create_named(name: &str) -> io::Result<Netns> {
+        Netns::create_named_with(name, || Ok(()))
+    }
+
+    /// `create_named`, running `setup` inside the new namespace on the thread that
+    /// created it (e.g. sysctl defaults, see `ipv6::no_ipv6_on_new_links_here`):
+    /// no second thread has to enter it. If `setup` fails nothing is left behind.
+    pub fn create_named_with(name: &str, setup: impl FnOnce() -> io::Result<()> + Send) -> io::Result<Netns> {
         let path = named_path(name)?;
         prepare_run_dir()?;
         // O_EXCL: two creators of one name must not share a namespace.
@@ -61,6 +68,7 @@ impl Netns {
             .open(&path)
             .map_err(|e| io::Error::new(e.kind(), format!("create {}: {e}", path.display())))?;
         let bound = in_fresh_netns(|| {
+            setup()?;
             mount(Some("/proc/thread-self/ns/net"), &path, None::<&str>, MsFlags::MS_BIND, None::<&str>)
                 .map_err(|e| {
                     io::Error::new(

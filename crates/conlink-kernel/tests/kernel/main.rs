@@ -6,6 +6,7 @@
 mod children;
 mod common;
 mod errors;
+mod ipv6;
 mod ethtool;
 mod flood;
 mod links;

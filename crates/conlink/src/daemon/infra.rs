@@ -113,7 +113,13 @@ impl Infrastructure {
             self.bridge_index.insert(b.name.clone(), self.nl.index_of(&b.name).await?);
         }
         self.forwarding.add_sources(cfg, &self.nl).await?;
-        self.create_tunnels(cfg).await
+        self.create_tunnels(cfg).await?;
+        // Outer veth ends are bridge ports only: without IPv6 they send no autoconf
+        // multicast (flooded to every port) and add no routes (see conlink_kernel::ipv6).
+        if let Err(e) = conlink_kernel::no_ipv6_on_new_links(&self.namespace.netns) {
+            warn!("outer veth ends keep IPv6 autoconfiguration (slower with many links): {e}");
+        }
+        Ok(())
     }
 
     /// Creates (and marks) a linux bridge; one that exists is used, and removed at exit

@@ -1,7 +1,10 @@
 //! Nodes of the engine-free netns runtime: created once at start, connected like
 //! containers, then their commands started.
 
+use std::collections::HashSet;
+
 use anyhow::Result;
+use futures::StreamExt;
 use tracing::{error, info};
 
 use super::containers::{connect_and_record, facts_of};
@@ -14,6 +17,9 @@ use super::tracker::LinkState;
 use crate::engine::{node_id, ContainerInfo, Engine, EngineKind, NetnsRuntime};
 use crate::plan::{commands_for, plan_container};
 
+/// Nodes linked at the same time.
+const NODES_AT_ONCE: usize = 16;
+
 /// Creates every node's namespace and links, then starts the nodes' commands (after
 /// all links exist, so a command may talk to any other node at once).
 pub async fn start_nodes(state: &State) -> Result<NetnsRuntime> {
@@ -23,7 +29,7 @@ pub async fn start_nodes(state: &State) -> Result<NetnsRuntime> {
     })
     .await?;
     let nodes: Vec<ContainerInfo> = runtime.list_running().await?;
-    for node in &nodes {
+    let connect = |node: &ContainerInfo| {
         // Nodes are never replicas: no increments, so planning cannot fail.
         let planned = plan_container(&state.cfg, &facts_of(node), &state.scope).unwrap_or_default();
         let ns = runtime.namespace(node).map_err(|source| LinkError::Namespace {
@@ -31,7 +37,30 @@ pub async fn start_nodes(state: &State) -> Result<NetnsRuntime> {
             pid: 0,
             source,
         });
-        connect_and_record(state, EngineKind::Netns, &node.id, &node.name, 0, ns, &planned).await;
+        let (id, name) = (node.id.clone(), node.name.clone());
+        async move { connect_and_record(state, EngineKind::Netns, &id, &name, 0, ns, &planned).await }
+    };
+    // Several nodes at a time (their links also wait for the connect slots). A node
+    // naming an outer end an earlier node names too is linked after the others, in
+    // order, so the earlier one keeps it (as when nodes were linked one by one).
+    let mut outers = HashSet::new();
+    let late: Vec<bool> = nodes
+        .iter()
+        .map(|node| {
+            let planned = plan_container(&state.cfg, &facts_of(node), &state.scope).unwrap_or_default();
+            let names: Vec<String> = planned.into_iter().filter_map(|p| p.outer).collect();
+            let clash = names.iter().any(|o| outers.contains(o));
+            outers.extend(names);
+            clash
+        })
+        .collect();
+    futures::stream::iter(nodes.iter().zip(&late).filter(|(_, late)| !**late))
+        .for_each_concurrent(NODES_AT_ONCE, |(node, _)| async move {
+            connect(node).await;
+        })
+        .await;
+    for (node, _) in nodes.iter().zip(&late).filter(|(_, late)| **late) {
+        connect(node).await;
     }
     state.announce_if_ready();
     for (node, cfg_node) in nodes.iter().zip(&state.cfg.nodes) {

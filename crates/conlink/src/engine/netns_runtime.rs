@@ -19,6 +19,10 @@ use super::interface::{Engine, EventStream, LineSink};
 use super::lines::stream_lines;
 use super::types::{ContainerInfo, EngineKind, ExecOutput};
 
+/// Namespaces created at the same time (two cores here: the kernel part runs
+/// partly outside the rtnl lock).
+const NODES_CREATED_AT_ONCE: usize = 8;
+
 /// Tracker id of a node (container ids never contain ':').
 pub fn node_id(name: &str) -> String {
     format!("node:{name}")
@@ -41,20 +45,28 @@ impl NetnsRuntime {
     /// when `may_replace` accepts the alias of its `lo` (a leftover of a conlink that is
     /// gone: its interfaces belong to links that no longer exist); otherwise it is an
     /// error saying why. On failure the namespaces created so far are removed again.
+    /// Several at a time, in config order.
     pub async fn create(
         nodes: &[Node],
         mark: &str,
         may_replace: &(dyn Fn(Option<&str>) -> Result<(), String> + Sync),
     ) -> anyhow::Result<NetnsRuntime> {
         let mut runtime = NetnsRuntime { nodes: Vec::new(), children: Mutex::new(Vec::new()) };
-        for node in nodes {
-            match create_node(node, mark, may_replace).await {
+        let results: Vec<_> = futures::stream::iter(nodes)
+            .map(|node| create_node(node, mark, may_replace))
+            .buffered(NODES_CREATED_AT_ONCE)
+            .collect()
+            .await;
+        let mut failed = None;
+        for (node, r) in nodes.iter().zip(results) {
+            match r {
                 Ok(n) => runtime.nodes.push(n),
-                Err(e) => {
-                    runtime.stop().await;
-                    anyhow::bail!("cannot create node {}: {e:#}", node.name);
-                }
+                Err(e) => failed = failed.or(Some((node, e))),
             }
+        }
+        if let Some((node, e)) = failed {
+            runtime.stop().await;
+            anyhow::bail!("cannot create node {}: {e:#}", node.name);
         }
         Ok(runtime)
     }
@@ -158,7 +170,19 @@ async fn create_node(
         warn!(node = %node.name, "replacing network namespace left by an earlier run");
         Netns::delete_named(&node.name)?;
     }
-    let netns = Netns::create_named(&node.name)?;
+    let name = node.name.clone();
+    // Blocking syscalls (unshare, mount): off the runtime's workers, several at once.
+    let netns = tokio::task::spawn_blocking(move || {
+        Netns::create_named_with(&name, || {
+            // Interfaces run IPv6 only where a link has an IPv6 address (as engines do
+            // for network_mode: none containers): no autoconf multicast from the rest.
+            if let Err(e) = conlink_kernel::no_ipv6_on_new_links_here() {
+                warn!(node = %name, "links without IPv6 addresses keep IPv6 autoconfiguration: {e}");
+            }
+            Ok(())
+        })
+    })
+    .await??;
     let nl = Nl::connect(&netns).await?;
     nl.set_alias("lo", mark).await?;
     nl.set_up("lo", true).await?;

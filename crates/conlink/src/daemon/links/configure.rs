@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 
 use conlink_config::BridgeMode;
-use conlink_kernel::{apply_static_nat, sysctl_get_in, sysctl_in, Route, StaticNat};
+use conlink_kernel::{apply_static_nat, ipv6_on_without_dad, Route, StaticNat};
 use ipnet::IpNet;
 use tracing::warn;
 
@@ -17,12 +17,10 @@ pub(super) async fn inner(target: &ContainerSide<'_>, p: &PlannedLink) -> Result
     let (container, ns, inner) = (target.name, target.ns, target.nl);
     let kerr = kernel_err(container, p);
     if p.ip.iter().any(|a| matches!(a, IpNet::V6(_))) {
-        // dockerd disables IPv6 in network_mode:none containers; the new interface inherits it.
-        let key = format!("net/ipv6/conf/{}/disable_ipv6", p.dev);
-        if sysctl_get_in(ns, &key).map(|v| v.trim() != "0").unwrap_or(false) {
-            if let Err(e) = sysctl_in(ns, &key, "0") {
-                warn!(container, dev = %p.dev, "cannot enable IPv6 on the interface: {e}");
-            }
+        // dockerd disables IPv6 in network_mode:none containers (conlink in its nodes);
+        // the new interface inherits it. On, without DAD: usable once it is up.
+        if let Err(e) = ipv6_on_without_dad(ns, &p.dev) {
+            warn!(container, dev = %p.dev, "cannot enable IPv6 without DAD on the interface: {e}");
         }
     }
     for addr in &p.ip {
@@ -35,6 +33,23 @@ pub(super) async fn inner(target: &ContainerSide<'_>, p: &PlannedLink) -> Result
     }
     if let Some(netem) = &p.netem {
         inner.set_netem(&p.dev, netem).await.map_err(&kerr)?;
+    }
+    Ok(())
+}
+
+/// Longest wait for duplicate address detection of a link's IPv6 addresses.
+const DAD_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Nothing tentative once `All links connected` is logged. Without DAD the kernel
+/// clears the flag in a work item queued at up (done by now, as a rule); with DAD
+/// (where accept_dad could not be switched off) this waits for it.
+pub(super) async fn ipv6_ready(target: &ContainerSide<'_>, planned: &[PlannedLink]) -> Result<(), LinkError> {
+    for p in planned.iter().filter(|p| p.ip.iter().any(|a| a.addr().is_ipv6())) {
+        let left =
+            target.nl.wait_not_tentative(&p.dev, DAD_WAIT).await.map_err(kernel_err(target.name, p))?;
+        if !left.is_empty() {
+            warn!(container = target.name, dev = %p.dev, ?left, "IPv6 addresses still tentative");
+        }
     }
     Ok(())
 }

@@ -52,6 +52,7 @@ async fn build_all(
     for p in planned {
         configure::routes(side, target, p).await?;
     }
+    configure::ipv6_ready(target, planned).await?;
     configure::nat(target, planned)
 }
 
