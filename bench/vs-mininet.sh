@@ -19,7 +19,8 @@
 #
 # Environment: BENCH_ROUNDS (3; medians reported), BENCH_MININET_ROUNDS (as many;
 # mininet at N=1000 takes a minute or two per run), BENCH_LINKS ("1 2"),
-# BENCH_MININET=0 (conlink only), CONLINK_BIN (default: release build, built if
+# BENCH_MININET=0 (conlink only), BENCH_SETTLE_SECS (15, pause after each mininet
+# run while the kernel frees its namespaces), CONLINK_BIN (default: release build, built if
 # missing), BENCH_OUT=DIR (keep raw results). Prints a table; per-link cost is
 # conlink's connected_ms / links.
 set -euo pipefail
@@ -41,7 +42,7 @@ NF_KEY=net.bridge.bridge-nf-call-iptables
 NF_SAVED=
 MN_PID=
 MN_PIDS=
-SW=mb$(( $$ % 10000 ))   # mininet bridge names: ${SW}s1, ${SW}s2 (ports ${SW}s1-ethK)
+SW=m$(( $$ % 100 ))   # mininet bridges ${SW}s1, ${SW}s2; ports ${SW}s1-ethK stay ≤ 15 chars up to N=9999
 
 say() { echo "vs-mininet: $*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
@@ -118,6 +119,9 @@ run_mininet() { # N LINKS -> RESULT line
     mininet_leftovers
     [ "$rc" = 0 ] || { tail -5 "$OUT/mininet.err" >&2; die "mininet run N=$1 links=$2 failed"; }
     grep '^RESULT' "$OUT/mininet.out"
+    # The kernel frees mininet's N namespaces in the background, under the rtnl lock:
+    # let that finish before the next conlink run is timed.
+    sleep "${BENCH_SETTLE_SECS:-15}"
 }
 
 for n in "${NS[@]}"; do

@@ -97,7 +97,9 @@ impl Nl {
 /// IFA_FLAGS (32 bits) supersedes the header's 8 flag bits when present.
 fn is_tentative(m: &AddressMessage) -> bool {
     m.header.flags.contains(AddressHeaderFlags::Tentative)
-        || m.attributes.iter().any(|a| matches!(a, AddressAttribute::Flags(f) if f.contains(AddressFlags::Tentative)))
+        || m.attributes
+            .iter()
+            .any(|a| matches!(a, AddressAttribute::Flags(f) if f.contains(AddressFlags::Tentative)))
 }
 
 /// The interface's own address: IFA_LOCAL when present (it differs from

@@ -60,5 +60,6 @@ fn write_if_differs(path: &Path, value: &str) -> io::Result<()> {
     if current.trim() == value {
         return Ok(());
     }
-    fs::write(path, value).map_err(|e| io::Error::new(e.kind(), format!("write {value:?} to {}: {e}", path.display())))
+    fs::write(path, value)
+        .map_err(|e| io::Error::new(e.kind(), format!("write {value:?} to {}: {e}", path.display())))
 }

@@ -91,7 +91,8 @@ fn ipv6_is_usable_when_all_links_connected_is_logged() {
     }
     let bridge = ip_n(&netns, &["-d", "link", "show", "s1"]);
     assert!(bridge.contains("mcast_snooping 0"), "bridge s1 snoops multicast:\n{bridge}");
-    let ping4 = Command::new(conlink_bin()).args(["exec", &c, "ping", "-c1", "-W1", "10.9.0.1"]).output().unwrap();
+    let ping4 =
+        Command::new(conlink_bin()).args(["exec", &c, "ping", "-c1", "-W1", "10.9.0.1"]).output().unwrap();
     assert!(ping4.status.success(), "{c} -> {a} over IPv4: {}", String::from_utf8_lossy(&ping4.stdout));
 
     let status = conlink.stop();

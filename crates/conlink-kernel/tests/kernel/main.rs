@@ -6,9 +6,9 @@
 mod children;
 mod common;
 mod errors;
-mod ipv6;
 mod ethtool;
 mod flood;
+mod ipv6;
 mod links;
 mod namespaces;
 mod nat;
