@@ -298,12 +298,25 @@ pub async fn disconnect_all(state: &State) {
     let records: Vec<ContainerRecord> = state.tracker().containers().map(|(_, c)| c.clone()).collect();
     info!(containers = records.len(), bridges = state.infra.bridge_count(), "removing links and bridges");
     // Every outer veth end at once (each takes its container end with it)...
-    if let Err(e) = state.infra.nl.delete_group(OUTER_GROUP).await {
-        warn!("could not remove the outer links in one request: {e}");
-    }
-    // ...then what lives only inside containers, and OVS port records.
+    let outer_gone = match state.infra.nl.delete_group(OUTER_GROUP).await {
+        Ok(_) => true,
+        Err(e) => {
+            warn!("could not remove the outer links in one request: {e}");
+            false
+        }
+    };
+    // ...then what lives only inside containers, and OVS port records (not the outer
+    // ends one by one again: with 2000 links that was 2000 more requests, ~0.3 s).
     for r in &records {
-        remove_container_links(state, r).await;
+        if outer_gone {
+            let inner_only = ContainerRecord { links: Vec::new(), ..r.clone() };
+            remove_container_links(state, &inner_only).await;
+            let outers: Vec<Created> =
+                r.links.iter().filter_map(|l| l.outer.clone()).map(Created::Outer).collect();
+            forget_ovs_ports(state.infra.ovs.as_ref(), &outers);
+        } else {
+            remove_container_links(state, r).await;
+        }
     }
 }
 
