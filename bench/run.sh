@@ -37,7 +37,7 @@ TARGET_DIR=$ROOT/target/x86_64-unknown-linux-gnu/release
 CONLINK_BIN=${CONLINK_BIN:-$TARGET_DIR/conlink}
 BENCH_LINKS=$TARGET_DIR/examples/bench_links
 COMPOSE_FILE=$ROOT/bench/compose.yaml
-PROJECT=clbench$$
+PROJECT=${BENCH_PROJECT:-clbench$$}
 NETNS=clbench$$
 OUT=${BENCH_OUT:-$(mktemp -d /tmp/conlink-bench.XXXXXX)}
 mkdir -p "$OUT"
