@@ -5,9 +5,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::common::*;
-use conlink_kernel::netlink_packet_route::link::{InfoBridge, InfoData, LinkAttribute, LinkInfo};
 use conlink_kernel::{ipv6_on_without_dad, no_ipv6_on_new_links, sysctl_get_in, Nl, VethRequest};
 use futures::TryStreamExt;
+use netlink_packet_route::link::{InfoBridge, InfoData, LinkAttribute, LinkInfo};
 
 fn is_link_local(a: &ipnet::IpNet) -> bool {
     matches!(a, ipnet::IpNet::V6(n) if n.addr().segments()[0] == 0xfe80)
