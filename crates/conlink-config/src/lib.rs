@@ -8,6 +8,7 @@
 //! only on the typed [`NetworkConfig`].
 pub mod addrs;
 pub mod budget;
+pub mod compose;
 pub mod conflicts;
 pub mod enrich;
 pub mod error;
@@ -28,9 +29,12 @@ pub mod validate;
 mod yaml;
 
 pub use addrs::{increment_ip, parse_cidr};
+pub use compose::{ComposeReport, InactiveService};
 pub use error::{ConfigError, ConfigIssue};
 pub use forward::parse_forward;
-pub use load::{load, load_from_sources, LoadOptions, Source, SourceKind};
+pub use load::{
+    load, load_from_sources, load_project, load_project_with, LoadOptions, Loaded, Source, SourceKind,
+};
 pub use mac_source::MacSource;
 pub use model::*;
 pub use naming::{check_ifname, outer_dev_name};

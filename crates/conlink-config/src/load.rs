@@ -7,10 +7,14 @@ use std::path::PathBuf;
 use conlink_settings::DistTables;
 use serde_json::{Map, Value};
 
-use crate::budget::read_limited;
+use crate::compose::expand::{Doc, Expander, Fragment};
+use crate::compose::project::{self, project_files};
+use crate::compose::{
+    active_profiles, is_active, Budget, ComposeReport, Files, InactiveService, NoFiles, RealFiles,
+};
 use crate::conflicts;
 use crate::enrich::{enrich, EnrichOptions};
-use crate::error::{join_ptr, ConfigError, ConfigIssue};
+use crate::error::{ConfigError, ConfigIssue};
 use crate::interpolate::interpolate_value;
 use crate::links::merge_links;
 use crate::mac_source::MacSource;
@@ -20,7 +24,6 @@ use crate::netem_tables::DistDirs;
 use crate::provenance::{Locator, Provenance};
 use crate::schema::ConfigSchema;
 use crate::validate;
-use crate::yaml::parse_yaml;
 
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
@@ -35,12 +38,14 @@ pub struct LoadOptions {
     pub ovs_available: bool,
     /// `--config-schema`; `None` = built-in schema.
     pub schema_file: Option<PathBuf>,
-    /// Interpolation environment.
+    /// Interpolation environment (the process's; the project's `.env` is added under it).
     pub env: BTreeMap<String, String>,
     /// MACs for links without `mac` (the binary passes a random source).
     pub mac_source: MacSource,
     /// Where netem's `distribution NAME` tables are read from.
     pub dist_dirs: DistDirs,
+    /// Active compose profiles (`--profile`); empty: COMPOSE_PROFILES decides.
+    pub profiles: Vec<String>,
 }
 
 impl Default for LoadOptions {
@@ -57,6 +62,7 @@ impl Default for LoadOptions {
             env: BTreeMap::new(),
             mac_source: MacSource::default(),
             dist_dirs: DistDirs::default(),
+            profiles: Vec::new(),
         }
     }
 }
@@ -78,22 +84,49 @@ pub struct Source {
     pub text: String,
 }
 
+/// What a load yields: the network config, and what it learnt about the compose project.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: NetworkConfig,
+    pub compose: ComposeReport,
+}
+
 /// Reads every file named in `opts` (compose files first, as the original
-/// merges them first), then runs [`load_from_sources`].
+/// merges them first, with their includes, extends, override file and
+/// `.env`), then runs the pipeline.
 pub fn load(opts: &LoadOptions) -> Result<NetworkConfig, ConfigError> {
-    let mut sources = Vec::new();
+    load_project(opts).map(|l| l.config)
+}
+
+/// [`load`], with the compose report (inactive services, files read).
+pub fn load_project(opts: &LoadOptions) -> Result<Loaded, ConfigError> {
+    load_project_with(opts, &RealFiles::default())
+}
+
+/// [`load_project`] reading through `files` (tests answer from memory).
+pub fn load_project_with(opts: &LoadOptions, files: &dyn Files) -> Result<Loaded, ConfigError> {
     let mut issues = Vec::new();
-    let lists = [(&opts.compose_files, SourceKind::Compose), (&opts.network_files, SourceKind::Network)];
-    for (files, kind) in lists {
-        for path in split_path_lists(files) {
-            match read_limited(&path) {
-                Ok(text) => sources.push(Source { origin: path.display().to_string(), kind, text }),
-                Err(e) => issues.push(ConfigIssue::new(path.display().to_string(), e)),
-            }
+    let mut budget = Budget::new(files);
+    let project = project_files(&split_path_lists(&opts.compose_files), &opts.env, &mut budget, &mut issues);
+    let mut ex = Expander::new(&mut budget, &mut issues, project.env.clone());
+    for main in &project.main {
+        if let Some(top) = ex.parse_file(&main.path) {
+            let doc = Doc { origin: main.origin.clone(), top, env: 0, dir: project.dir.clone(), main: true };
+            ex.document(doc, &[]);
         }
     }
-    ConfigError::check(issues)?;
-    load_from_sources(&sources, opts)
+    for path in split_path_lists(&opts.network_files) {
+        let origin = project::origin_of(&path);
+        match ex.budget.read(&path) {
+            Ok(text) => network_fragment(&mut ex, &origin, &text),
+            Err(e) => ex.issues.push(ConfigIssue::new(origin, e)),
+        }
+    }
+    let mut expanded = std::mem::take(&mut ex.out);
+    let mut notes = project.notes;
+    notes.append(&mut expanded.notes);
+    let head = ComposeReport { env_file: project.env_file, notes, ..Default::default() };
+    finish(expanded, issues, head, opts)
 }
 
 /// `a.yaml:b.yaml` entries become two paths; empty pieces are ignored.
@@ -106,13 +139,79 @@ pub fn split_path_lists(files: &[PathBuf]) -> Vec<PathBuf> {
         .collect()
 }
 
-/// The whole pipeline from already-read sources.
+/// The whole pipeline from already-read sources. Compose sources are read
+/// as compose does (extends within the text, profiles) but name no files:
+/// an `include` or `extends.file` is an issue here.
 pub fn load_from_sources(sources: &[Source], opts: &LoadOptions) -> Result<NetworkConfig, ConfigError> {
+    let mut issues = Vec::new();
+    let expanded = expand_sources(sources, &opts.env, &mut issues);
+    finish(expanded, issues, ComposeReport::default(), opts).map(|l| l.config)
+}
+
+fn expand_sources(
+    sources: &[Source],
+    env: &BTreeMap<String, String>,
+    issues: &mut Vec<ConfigIssue>,
+) -> crate::compose::expand::Expanded {
+    let mut budget = Budget::new(&NoFiles);
+    let mut ex = Expander::new(&mut budget, issues, env.clone());
+    for src in sources {
+        match src.kind {
+            SourceKind::Network => network_fragment(&mut ex, &src.origin, &src.text),
+            SourceKind::Compose => {
+                if let Some(top) = ex.parse_text(&src.origin, &src.text) {
+                    let doc =
+                        Doc { origin: src.origin.clone(), top, env: 0, dir: PathBuf::new(), main: true };
+                    ex.document(doc, &[]);
+                }
+            }
+        }
+    }
+    std::mem::take(&mut ex.out)
+}
+
+/// A network file: the whole document is network config.
+fn network_fragment(ex: &mut Expander, origin: &str, text: &str) {
+    match ex.parse_text(origin, text) {
+        None | Some(Value::Null) => {}
+        Some(v @ Value::Object(_)) => ex.out.fragments.push(Fragment {
+            path: format!("{origin}:"),
+            origin: origin.to_string(),
+            prefix: String::new(),
+            value: v,
+            env: 0,
+        }),
+        Some(_) => ex.issues.push(ConfigIssue::new(
+            origin,
+            "a network file must be a map (links, bridges, tunnels, commands)",
+        )),
+    }
+}
+
+/// Interpolates and merges the fragments, validates and enriches the result,
+/// and completes the compose report (profiles).
+fn finish(
+    expanded: crate::compose::expand::Expanded,
+    issues: Vec<ConfigIssue>,
+    mut report: ComposeReport,
+    opts: &LoadOptions,
+) -> Result<Loaded, ConfigError> {
     let schema = match &opts.schema_file {
         Some(p) => ConfigSchema::from_file(p).map_err(|i| ConfigError { issues: vec![i] })?,
         None => ConfigSchema::builtin(),
     };
-    let Merged { mut doc, provenance, scales } = merge_sources(sources, &opts.env)?;
+    report.profiles = active_profiles(&opts.profiles, &expanded.envs[0]);
+    for (name, facts) in &expanded.services {
+        if !is_active(&facts.profiles, &report.profiles) {
+            let inactive = InactiveService {
+                profiles: facts.profiles.clone(),
+                container_name: facts.container_name.clone(),
+            };
+            report.inactive.insert(name.clone(), inactive);
+        }
+    }
+    report.files = expanded.files.clone();
+    let Merged { mut doc, provenance, scales } = merge_fragments(expanded, issues)?;
     let original_links = doc.get("links").cloned().unwrap_or(Value::Null);
     let groups = merge_links(&mut doc);
     let loc = Locator { groups, original_links, provenance };
@@ -135,7 +234,7 @@ pub fn load_from_sources(sources: &[Source], opts: &LoadOptions) -> Result<Netwo
     let cfg = enrich(&doc, &eo, &opts.dist_dirs).map_err(located)?;
     ConfigError::check(conflicts::check(&doc, &cfg, &scales, &|p| loc.describe(p)))
         .map_err(|e| located(e.issues))?;
-    Ok(cfg)
+    Ok(Loaded { config: cfg, compose: report })
 }
 
 /// The merged document, where its list entries came from, and the replica
@@ -146,35 +245,22 @@ struct Merged {
     scales: BTreeMap<String, u32>,
 }
 
-/// One network-config fragment of a source.
-struct Fragment {
-    /// `file:pointer`, for interpolation messages.
-    path: String,
-    origin: String,
-    /// Where it sits in the file, for merged-path sources (`services.h1 x-network `).
-    prefix: String,
-    value: Value,
-}
-
 /// Parses, extracts, interpolates and merges all sources. Interpolation is
 /// done per source, before merging, so its errors name the file and the
 /// place in it (`compose.yaml:/services/h1/x-network/links/0/ip`).
 pub fn merged_document(sources: &[Source], env: &BTreeMap<String, String>) -> Result<Value, ConfigError> {
-    merge_sources(sources, env).map(|m| m.doc)
+    let mut issues = Vec::new();
+    let expanded = expand_sources(sources, env, &mut issues);
+    merge_fragments(expanded, issues).map(|m| m.doc)
 }
 
-fn merge_sources(sources: &[Source], env: &BTreeMap<String, String>) -> Result<Merged, ConfigError> {
-    let mut issues = Vec::new();
-    let mut fragments = Vec::new();
-    let mut scales = BTreeMap::new();
-    for src in sources {
-        match parse_yaml(&src.origin, &src.text) {
-            Ok(doc) => extract(src, doc, &mut fragments, &mut scales, &mut issues),
-            Err(i) => issues.push(i),
-        }
-    }
+fn merge_fragments(
+    expanded: crate::compose::expand::Expanded,
+    mut issues: Vec<ConfigIssue>,
+) -> Result<Merged, ConfigError> {
+    let crate::compose::expand::Expanded { mut fragments, envs, scales, .. } = expanded;
     for f in fragments.iter_mut() {
-        interpolate_value(&mut f.value, env, &f.path, &mut issues);
+        interpolate_value(&mut f.value, &envs[f.env], &f.path, &mut issues);
     }
     ConfigError::check(issues)?;
     let mut doc = Value::Object(Map::new());
@@ -185,85 +271,6 @@ fn merge_sources(sources: &[Source], env: &BTreeMap<String, String>) -> Result<M
     }
     provenance.keep_consistent(&doc);
     Ok(Merged { doc, provenance, scales })
-}
-
-/// Network config fragments of one document, each with its `file:pointer`.
-fn extract(
-    src: &Source,
-    doc: Value,
-    out: &mut Vec<Fragment>,
-    scales: &mut BTreeMap<String, u32>,
-    issues: &mut Vec<ConfigIssue>,
-) {
-    let frag = |ptr: &str, prefix: String, value: Value| Fragment {
-        path: format!("{}:{ptr}", src.origin),
-        origin: src.origin.clone(),
-        prefix,
-        value,
-    };
-    let at = |ptr: &str| format!("{}:{ptr}", src.origin);
-    match (src.kind, doc) {
-        (_, Value::Null) => {}
-        (SourceKind::Network, v @ Value::Object(_)) => out.push(frag("", String::new(), v)),
-        (SourceKind::Network, _) => issues.push(ConfigIssue::new(
-            &src.origin,
-            "a network file must be a map (links, bridges, tunnels, commands)",
-        )),
-        (SourceKind::Compose, Value::Object(mut top)) => {
-            match top.remove("x-network") {
-                None | Some(Value::Null) => {}
-                Some(v @ Value::Object(_)) => out.push(frag("/x-network", "x-network ".into(), v)),
-                Some(_) => issues.push(ConfigIssue::new(at("/x-network"), "x-network must be a map")),
-            }
-            let services = match top.remove("services") {
-                Some(Value::Object(s)) => s,
-                _ => Map::new(),
-            };
-            for (name, svc) in services {
-                if let Some(n) = declared_replicas(&svc) {
-                    scales.insert(name.clone(), n);
-                }
-                let base = join_ptr(&join_ptr("/services", &name), "x-network");
-                match svc.get("x-network") {
-                    None | Some(Value::Null) => {}
-                    Some(Value::Object(x)) => out.push(frag(
-                        &base,
-                        format!("services.{name} x-network "),
-                        default_service(x.clone(), &name),
-                    )),
-                    Some(_) => issues.push(ConfigIssue::new(at(&base), "x-network must be a map")),
-                }
-            }
-        }
-        (SourceKind::Compose, _) => {
-            issues.push(ConfigIssue::new(&src.origin, "a compose file must be a map"))
-        }
-    }
-}
-
-/// A service's replica count as the compose file states it (`scale:` or
-/// `deploy.replicas`); `docker compose up --scale` can still change it,
-/// which the planner checks per replica.
-fn declared_replicas(svc: &Value) -> Option<u32> {
-    let n = |v: Option<&Value>| v.and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok());
-    let scale = n(svc.get("scale"));
-    let deploy = n(svc.get("deploy").and_then(|d| d.get("replicas")));
-    scale.max(deploy)
-}
-
-/// Links and commands in a service's `x-network` belong to that service
-/// unless they name a service or container themselves.
-fn default_service(mut x: Map<String, Value>, service: &str) -> Value {
-    for key in ["links", "commands"] {
-        if let Some(Value::Array(items)) = x.get_mut(key) {
-            for item in items.iter_mut().filter_map(Value::as_object_mut) {
-                if !item.contains_key("service") && !item.contains_key("container") {
-                    item.insert("service".into(), Value::String(service.to_string()));
-                }
-            }
-        }
-    }
-    Value::Object(x)
 }
 
 /// Schema issues plus semantic issues; a semantic issue at (or inside) a
