@@ -6,6 +6,8 @@ use clap::builder::FalseyValueParser;
 use clap::{ArgAction, Parser, Subcommand};
 use conlink_config::BridgeMode;
 
+use crate::engine::Endpoint;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "conlink",
@@ -43,9 +45,17 @@ pub struct Cli {
     #[arg(global = true, long, value_name = "FILE", num_args = 1.., action = ArgAction::Append)]
     pub network_file: Vec<PathBuf>,
 
-    /// Compose file(s) whose x-network sections are read; same rules.
+    /// Compose file(s) whose x-network sections are read; same rules. `-` reads stdin
+    /// (e.g. `docker compose config | conlink --compose-file - --show-config`).
+    /// Like compose: the `.env` beside the first file, include, extends, and
+    /// compose.override.yaml beside a single compose.yaml are read too.
     #[arg(global = true, long, value_name = "FILE", num_args = 1.., action = ArgAction::Append)]
     pub compose_file: Vec<PathBuf>,
+
+    /// Activate a compose profile (repeatable) [default: COMPOSE_PROFILES, from the
+    /// environment or .env]; links of services behind inactive profiles are not waited for.
+    #[arg(global = true, long = "profile", value_name = "NAME", action = ArgAction::Append)]
+    pub profiles: Vec<String>,
 
     /// Compose project for matching `service` links [default: detected from conlink's own container labels].
     #[arg(global = true, long, value_name = "NAME", env = "COMPOSE_PROJECT_NAME")]
@@ -55,13 +65,14 @@ pub struct Cli {
     #[arg(global = true, long, value_name = "FILE")]
     pub config_schema: Option<PathBuf>,
 
-    /// Docker engine socket.
-    #[arg(global = true, long, value_name = "PATH", default_value = "/var/run/docker.sock")]
-    pub docker_socket: PathBuf,
+    /// Docker engine socket [default: DOCKER_HOST (unix:// or tcp://), else /var/run/docker.sock].
+    #[arg(global = true, long, value_name = "PATH")]
+    pub docker_socket: Option<PathBuf>,
 
-    /// Podman engine socket (Docker-compatible API).
-    #[arg(global = true, long, value_name = "PATH", default_value = "/var/run/podman/podman.sock")]
-    pub podman_socket: PathBuf,
+    /// Podman engine socket (Docker-compatible API)
+    /// [default: CONTAINER_HOST (unix:// or tcp://), else /var/run/podman/podman.sock].
+    #[arg(global = true, long, value_name = "PATH")]
+    pub podman_socket: Option<PathBuf>,
 
     /// Namespace holding the parents of *vlan/*vtap links: a netns path or a PID [default: PID 1's].
     #[arg(global = true, long, value_name = "NETNS|PID", env = "CONLINK_HOST_NETNS")]
@@ -88,6 +99,9 @@ pub struct Cli {
 /// Default address of `conlink graph --serve`: loopback only, so the page
 /// (which can set links down) is not offered to the network.
 pub const GRAPH_ADDR: &str = "127.0.0.1:7380";
+
+pub const DEFAULT_DOCKER_SOCKET: &str = "/var/run/docker.sock";
+pub const DEFAULT_PODMAN_SOCKET: &str = "/var/run/podman/podman.sock";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -178,6 +192,27 @@ impl Cli {
         self.control_socket.clone().unwrap_or_else(|| crate::control::default_socket(&self.netns))
     }
 
+    /// The docker and podman endpoints: the options, else DOCKER_HOST and
+    /// CONTAINER_HOST as `env` answers them, else the default sockets.
+    pub fn engine_endpoints(
+        &self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<(Endpoint, Endpoint), String> {
+        let (docker, _) = Endpoint::choose(
+            self.docker_socket.as_deref(),
+            "DOCKER_HOST",
+            env("DOCKER_HOST").as_deref(),
+            DEFAULT_DOCKER_SOCKET,
+        )?;
+        let (podman, _) = Endpoint::choose(
+            self.podman_socket.as_deref(),
+            "CONTAINER_HOST",
+            env("CONTAINER_HOST").as_deref(),
+            DEFAULT_PODMAN_SOCKET,
+        )?;
+        Ok((docker, podman))
+    }
+
     pub fn has_config_files(&self) -> bool {
         !self.network_file.is_empty() || !self.compose_file.is_empty()
     }
@@ -201,8 +236,9 @@ mod tests {
     fn defaults_match_the_original() {
         let cli = parse(&["--network-file", "a.yaml"]).unwrap();
         assert_eq!(cli.default_mtu, 65535);
-        assert_eq!(cli.docker_socket, PathBuf::from("/var/run/docker.sock"));
-        assert_eq!(cli.podman_socket, PathBuf::from("/var/run/podman/podman.sock"));
+        let (docker, podman) = cli.engine_endpoints(|_| None).unwrap();
+        assert_eq!(docker, Endpoint::Unix("/var/run/docker.sock".into()));
+        assert_eq!(podman, Endpoint::Unix("/var/run/podman/podman.sock".into()));
         assert!(!cli.show_config);
         assert!(!cli.keep_veth_offload);
         assert!(cli.has_config_files());
@@ -282,6 +318,37 @@ mod tests {
         let netem = cmd.find_subcommand_mut("netem").unwrap();
         let usage = netem.render_usage().to_string();
         assert_eq!(usage.matches("[OPTIONS]").count(), 1, "{usage}");
+    }
+
+    #[test]
+    fn docker_host_and_container_host_apply_unless_the_socket_is_given() {
+        let env = |k: &str| match k {
+            "DOCKER_HOST" => Some("unix:///tmp/d15b-docker.sock".to_string()),
+            "CONTAINER_HOST" => Some("tcp://127.0.0.1:8888".to_string()),
+            _ => None,
+        };
+        let cli = parse(&["--network-file", "a"]).unwrap();
+        let (docker, podman) = cli.engine_endpoints(env).unwrap();
+        assert_eq!(docker, Endpoint::Unix("/tmp/d15b-docker.sock".into()));
+        assert_eq!(podman, Endpoint::Tcp("127.0.0.1:8888".into()));
+        let cli = parse(&["--network-file", "a", "--docker-socket", "/x.sock", "--podman-socket", "/y.sock"])
+            .unwrap();
+        let (docker, podman) = cli.engine_endpoints(env).unwrap();
+        assert_eq!((docker, podman), (Endpoint::Unix("/x.sock".into()), Endpoint::Unix("/y.sock".into())));
+        let bad = |k: &str| (k == "DOCKER_HOST").then(|| "ssh://me@host".to_string());
+        assert!(cli_without_sockets().engine_endpoints(bad).unwrap_err().starts_with("DOCKER_HOST="));
+    }
+
+    fn cli_without_sockets() -> Cli {
+        parse(&["--network-file", "a"]).unwrap()
+    }
+
+    #[test]
+    fn profiles_are_repeatable_and_stdin_is_a_compose_file() {
+        let cli = parse(&["--compose-file", "-", "--profile", "debug", "--profile", "ops", "--show-config"])
+            .unwrap();
+        assert_eq!(cli.profiles, ["debug", "ops"]);
+        assert_eq!(cli.compose_file, [PathBuf::from("-")]);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use clap::{CommandFactory, Parser};
 use conlink::cli::{Cli, Command};
 use conlink::daemon::{self, DaemonOptions};
 use conlink::{client, graph};
-use conlink_config::{load, show_config, LoadOptions, MacSource};
+use conlink_config::{load_project, show_config, LoadOptions, MacSource};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -31,8 +31,8 @@ fn main() -> ExitCode {
         eprintln!("conlink: either --network-file or --compose-file is required (see --help)");
         return ExitCode::from(2);
     }
-    let cfg = match load_config(&cli) {
-        Ok(cfg) => cfg,
+    let (cfg, compose) = match load_config(&cli) {
+        Ok(loaded) => (loaded.config, loaded.compose),
         Err(code) => return code,
     };
     if cli.show_config || matches!(cli.command, Some(Command::ShowConfig)) {
@@ -43,10 +43,18 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
 
+    let (docker, podman) = match cli.engine_endpoints(|k| std::env::var(k).ok()) {
+        Ok(endpoints) => endpoints,
+        Err(e) => {
+            eprintln!("conlink: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let dopts = DaemonOptions {
         compose_project: cli.compose_project.clone(),
-        docker_socket: cli.docker_socket.clone(),
-        podman_socket: cli.podman_socket.clone(),
+        docker,
+        podman,
+        profiles: daemon::Profiles { active: compose.profiles, inactive: compose.inactive },
         netns_name: cli.netns.clone(),
         host_netns: cli.host_netns.clone(),
         control_socket: socket,
@@ -69,7 +77,7 @@ fn main() -> ExitCode {
 }
 
 /// Loads, merges and validates the config files; errors are printed with their paths.
-fn load_config(cli: &Cli) -> Result<conlink_config::NetworkConfig, ExitCode> {
+fn load_config(cli: &Cli) -> Result<conlink_config::Loaded, ExitCode> {
     let opts = LoadOptions {
         network_files: cli.network_file.clone(),
         compose_files: cli.compose_file.clone(),
@@ -80,6 +88,7 @@ fn load_config(cli: &Cli) -> Result<conlink_config::NetworkConfig, ExitCode> {
         schema_file: cli.config_schema.clone(),
         env: std::env::vars().collect(),
         mac_source: MacSource::new(random_octets),
+        profiles: cli.profiles.clone(),
         ..Default::default()
     };
     if cli.default_bridge_mode == conlink_config::BridgeMode::Auto {
@@ -90,21 +99,28 @@ fn load_config(cli: &Cli) -> Result<conlink_config::NetworkConfig, ExitCode> {
             if opts.ovs_available { "loaded" } else { "not present" }
         );
     }
-    load(&opts).map_err(|e| {
+    let loaded = load_project(&opts).map_err(|e| {
         eprintln!("conlink: invalid network configuration:");
         // Bounded: long values are cut and at most 20 issues shown, then "and K more".
         for line in e.shown_lines() {
             eprintln!("  {line}");
         }
         ExitCode::from(1)
-    })
+    })?;
+    if let Some(env_file) = &loaded.compose.env_file {
+        tracing::info!(env_file = %env_file, "interpolating with the compose .env (the environment wins over it)");
+    }
+    for note in &loaded.compose.notes {
+        tracing::warn!("{note}");
+    }
+    Ok(loaded)
 }
 
 /// `conlink graph`: from the files when given, else from the daemon.
 fn graph(cli: &Cli, format: &str, serve: Option<std::net::SocketAddr>) -> ExitCode {
     let config = match cli.has_config_files() {
         true => match load_config(cli) {
-            Ok(cfg) => Some(show_config(&cfg)),
+            Ok(loaded) => Some(show_config(&loaded.config)),
             Err(code) => return code,
         },
         false => None,

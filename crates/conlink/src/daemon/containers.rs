@@ -31,6 +31,7 @@ pub fn facts_of(c: &ContainerInfo) -> ContainerFacts {
 /// Connects a started container in the background; it stops counting as pending when done.
 pub fn spawn_start(state: Arc<State>, engine: Arc<dyn Engine>, info: ContainerInfo) {
     state.known.remember(&info);
+    state.tracker().name_pending(&info.id, &info.name);
     tokio::spawn(async move {
         let id = info.id.clone();
         handle_start(state.clone(), engine, info).await;

@@ -12,7 +12,7 @@ use tracing::{debug, error, info, warn};
 use super::containers::{facts_of, handle_die, spawn_start};
 use super::state::State;
 use super::tracker::{ContainerRecord, LinkState};
-use crate::engine::{ContainerInfo, Engine, EngineClient, EngineEvent, EngineKind};
+use crate::engine::{ContainerInfo, Endpoint, Engine, EngineClient, EngineEvent, EngineKind};
 use crate::plan::{plan_container, ProjectScope};
 
 /// How often running containers are compared with what conlink built.
@@ -20,25 +20,28 @@ const RESYNC_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Where the daemon looks for engines.
 pub struct EngineSockets<'a> {
-    pub docker: &'a std::path::Path,
-    pub podman: &'a std::path::Path,
+    pub docker: &'a Endpoint,
+    pub podman: &'a Endpoint,
 }
 
-/// Connects to every engine whose socket exists. Without nodes (`required`) at least one must answer.
+/// Connects to every engine that is there (a socket that exists, a tcp address
+/// that answers). Without nodes (`required`) at least one must answer.
 pub async fn connect_engines(sockets: &EngineSockets<'_>, required: bool) -> Result<Vec<Arc<dyn Engine>>> {
     let mut engines: Vec<Arc<dyn Engine>> = Vec::new();
     let mut errors = Vec::new();
-    for (kind, socket) in [(EngineKind::Docker, sockets.docker), (EngineKind::Podman, sockets.podman)] {
-        if !socket.exists() {
-            debug!(?kind, socket = %socket.display(), "no engine socket");
-            continue;
+    for (kind, endpoint) in [(EngineKind::Docker, sockets.docker), (EngineKind::Podman, sockets.podman)] {
+        if let Endpoint::Unix(socket) = endpoint {
+            if !socket.exists() {
+                debug!(?kind, socket = %socket.display(), "no engine socket");
+                continue;
+            }
         }
-        match EngineClient::connect(kind, socket).await {
+        match EngineClient::connect_to(kind, endpoint).await {
             Ok(e) => {
-                info!(engine = ?kind, socket = %socket.display(), "listening for container events");
+                info!(engine = ?kind, socket = %endpoint, "listening for container events");
                 engines.push(Arc::new(e));
             }
-            Err(e) => errors.push(format!("{kind:?} at {}: {e}", socket.display())),
+            Err(e) => errors.push(format!("{kind:?} at {endpoint}: {e}")),
         }
     }
     if engines.is_empty() && !required {
@@ -46,8 +49,8 @@ pub async fn connect_engines(sockets: &EngineSockets<'_>, required: bool) -> Res
     } else if engines.is_empty() {
         bail!(
             "no container engine reachable (tried docker at {} and podman at {}){}",
-            sockets.docker.display(),
-            sockets.podman.display(),
+            sockets.docker,
+            sockets.podman,
             if errors.is_empty() { String::new() } else { format!(": {}", errors.join("; ")) }
         );
     }

@@ -43,17 +43,20 @@ use conlink_config::NetworkConfig;
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::{debug, info, warn};
 
-use crate::engine::{own_container_id, NetnsRuntime};
+use crate::engine::{own_container_id, Endpoint, NetnsRuntime};
 use events::EngineSockets;
 use infra::{InfraOptions, Infrastructure};
+pub use state::Profiles;
 use state::State;
 
 /// What the daemon needs from the command line.
 #[derive(Debug, Clone)]
 pub struct DaemonOptions {
     pub compose_project: Option<String>,
-    pub docker_socket: PathBuf,
-    pub podman_socket: PathBuf,
+    pub docker: Endpoint,
+    pub podman: Endpoint,
+    /// Compose profiles: services behind inactive ones are not waited for.
+    pub profiles: Profiles,
     /// Named netns for bridges when running on the host.
     pub netns_name: String,
     /// Namespace of *vlan/*vtap parents: a netns path or a PID (default PID 1's).
@@ -87,7 +90,7 @@ pub async fn run(cfg: Arc<NetworkConfig>, opts: DaemonOptions) -> Result<()> {
             let p = crate::swarm::prepare(
                 cfg,
                 s,
-                &opts.docker_socket,
+                &opts.docker,
                 opts.compose_project.as_deref(),
                 own_id.as_deref(),
             )
@@ -97,7 +100,7 @@ pub async fn run(cfg: Arc<NetworkConfig>, opts: DaemonOptions) -> Result<()> {
         }
         None => {
             // The netns runtime needs no engine; without nodes at least one engine must answer.
-            let sockets = EngineSockets { docker: &opts.docker_socket, podman: &opts.podman_socket };
+            let sockets = EngineSockets { docker: &opts.docker, podman: &opts.podman };
             let engines = events::connect_engines(&sockets, cfg.nodes.is_empty()).await?;
             (cfg, engines, None)
         }
@@ -119,8 +122,12 @@ pub async fn run(cfg: Arc<NetworkConfig>, opts: DaemonOptions) -> Result<()> {
     };
     // From here on everything built is removed by `shutdown`, whatever ends the run.
     let infra = Infrastructure::build(&cfg, &infra_opts).await?;
+    if let Some(line) = state::inactive_line(&cfg, &opts.profiles) {
+        info!("{line}");
+    }
     let known = prestart::KnownContainers::new(engines.clone());
-    let state = Arc::new(State::new(cfg.clone(), scope, infra, known, started));
+    let state = Arc::new(State::new(cfg.clone(), scope, infra, known, started, &opts.profiles));
+    let progress = tokio::spawn(state::report_progress(state.clone()));
     let mut nodes = None;
     let mut mesh = None;
     let outcome = async {
@@ -140,6 +147,7 @@ pub async fn run(cfg: Arc<NetworkConfig>, opts: DaemonOptions) -> Result<()> {
         running
     }
     .await;
+    progress.abort();
     if let Some(mesh) = mesh {
         mesh.stop().await;
     }

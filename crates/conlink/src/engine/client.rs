@@ -58,6 +58,25 @@ impl EngineClient {
         Ok(EngineClient { kind, docker })
     }
 
+    /// Connect to `endpoint`: a unix socket, or plain HTTP (`tcp://host:port`).
+    pub async fn connect_to(
+        kind: EngineKind,
+        endpoint: &super::Endpoint,
+    ) -> Result<EngineClient, EngineError> {
+        let addr = match endpoint {
+            super::Endpoint::Unix(path) => return EngineClient::connect(kind, path).await,
+            super::Endpoint::Tcp(addr) => addr,
+        };
+        let connect_err =
+            |source| EngineError::Connect { kind, path: format!("tcp://{addr}").into(), source };
+        let docker = Docker::connect_with_http(addr, REQUEST_TIMEOUT_SECS, bollard::API_DEFAULT_VERSION)
+            .map_err(connect_err)?
+            .negotiate_version()
+            .await
+            .map_err(connect_err)?;
+        Ok(EngineClient { kind, docker })
+    }
+
     pub fn kind(&self) -> EngineKind {
         self.kind
     }

@@ -11,6 +11,7 @@
 mod client;
 mod convert;
 mod docker_api;
+mod endpoint;
 mod error;
 mod interface;
 mod lines;
@@ -21,6 +22,7 @@ pub mod swarm_labels;
 mod types;
 
 pub use client::EngineClient;
+pub use endpoint::Endpoint;
 pub use error::EngineError;
 pub use interface::{Engine, EventStream, LineSink};
 pub use netns_runtime::{node_id, NetnsRuntime};

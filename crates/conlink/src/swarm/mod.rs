@@ -85,11 +85,11 @@ pub struct Prepared {
 pub async fn prepare(
     cfg: Arc<NetworkConfig>,
     opts: &SwarmOptions,
-    docker_socket: &std::path::Path,
+    docker: &crate::engine::Endpoint,
     stack: Option<&str>,
     own_container: Option<&str>,
 ) -> Result<Prepared> {
-    let engine = EngineClient::connect(EngineKind::Docker, docker_socket).await?;
+    let engine = EngineClient::connect_to(EngineKind::Docker, docker).await?;
     // As a service of the stack, conlink's own task says which stack it serves.
     let own_stack = match (stack, own_container) {
         (None, Some(id)) => {
@@ -105,7 +105,7 @@ pub async fn prepare(
     };
     let local = api::local_node(engine.api())
         .await
-        .with_context(|| format!("swarm node at {}", docker_socket.display()))?;
+        .with_context(|| format!("swarm node at {docker}"))?;
     let nodes_api = match &opts.manager_socket {
         Some(sock) => EngineClient::connect(EngineKind::Docker, sock).await?.api().clone(),
         None if local.manager => engine.api().clone(),
