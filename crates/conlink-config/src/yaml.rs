@@ -16,15 +16,42 @@ use crate::error::ConfigIssue;
 
 /// Parses YAML (or JSON, a YAML subset). An empty document is `null`.
 pub fn parse_yaml(origin: &str, text: &str) -> Result<Value, ConfigIssue> {
+    parse_yaml_within(origin, text, &mut MAX_EXPANDED_BYTES.clone())
+}
+
+/// [`parse_yaml`], also charging the parsed size to `project_left`, a budget
+/// shared by every file of one load (include/extends read many).
+pub fn parse_yaml_within(origin: &str, text: &str, project_left: &mut usize) -> Result<Value, ConfigIssue> {
     if let Err(e) = prescan(text) {
         return Err(ConfigIssue::new(origin, e.to_string()));
     }
-    let left = Cell::new(MAX_EXPANDED_BYTES);
+    let start = MAX_EXPANDED_BYTES.min(*project_left);
+    let left = Cell::new(start);
     let de = serde_norway::Deserializer::from_str(text);
-    let mut doc = (Budgeted { left: &left }).deserialize(de).map_err(|e| yaml_issue(origin, &e))?;
+    let parsed = (Budgeted { left: &left }).deserialize(de);
+    *project_left -= start - left.get();
+    let mut doc = parsed.map_err(|e| {
+        let mut issue = yaml_issue(origin, &e);
+        if start < MAX_EXPANDED_BYTES && e.to_string().contains("once parsed") {
+            issue.message =
+                "the config files together are too large once parsed (include/extends read too much)".into();
+        }
+        issue
+    })?;
     // Compose files commonly use `<<: *anchor`; resolve them like compose does.
     doc.apply_merge().map_err(|e| yaml_issue(origin, &e))?;
     Ok(to_json(doc))
+}
+
+/// Accounted size of a parsed value, as the parse budget counts it.
+pub fn accounted_size(v: &Value) -> usize {
+    NODE_COST
+        + match v {
+            Value::String(s) => s.len(),
+            Value::Array(items) => items.iter().map(accounted_size).sum(),
+            Value::Object(m) => m.iter().map(|(k, v)| k.len() + NODE_COST + accounted_size(v)).sum(),
+            _ => 0,
+        }
 }
 
 fn yaml_issue(origin: &str, e: &serde_norway::Error) -> ConfigIssue {

@@ -12,10 +12,11 @@ use std::rc::Rc;
 use serde_json::{Map, Value};
 
 use super::project::{origin_of, resolve};
-use super::{Budget, MAX_CHAIN};
+use super::{Budget, MAX_CHAIN, MAX_PROJECT_PARSED};
+use crate::budget::NODE_COST;
 use crate::error::{join_ptr, ConfigIssue};
 use crate::interpolate::interpolate_str;
-use crate::yaml::parse_yaml;
+use crate::yaml::{accounted_size, parse_yaml_within};
 
 /// One network-config fragment of a source.
 pub(crate) struct Fragment {
@@ -72,8 +73,15 @@ struct Services {
 struct Part {
     origin: String,
     name: String,
-    svc: Value,
+    /// The services of its file (shared, not copied: a base used by many is read once).
+    map: Rc<Map<String, Value>>,
     env: usize,
+}
+
+impl Part {
+    fn svc(&self) -> &Value {
+        &self.map[&self.name]
+    }
 }
 
 pub(crate) struct Expander<'a, 'b> {
@@ -81,6 +89,8 @@ pub(crate) struct Expander<'a, 'b> {
     pub issues: &'a mut Vec<ConfigIssue>,
     pub out: Expanded,
     extended: HashMap<PathBuf, Option<Rc<Map<String, Value>>>>,
+    /// What is left of [`MAX_PROJECT_PARSED`].
+    parsed_left: usize,
 }
 
 impl<'a, 'b> Expander<'a, 'b> {
@@ -90,7 +100,7 @@ impl<'a, 'b> Expander<'a, 'b> {
         env: BTreeMap<String, String>,
     ) -> Self {
         let out = Expanded { envs: vec![env], ..Default::default() };
-        Expander { budget, issues, out, extended: HashMap::new() }
+        Expander { budget, issues, out, extended: HashMap::new(), parsed_left: MAX_PROJECT_PARSED }
     }
 
     /// Reads and parses one file; issues are recorded, `None` returned.
@@ -109,7 +119,7 @@ impl<'a, 'b> Expander<'a, 'b> {
     }
 
     pub fn parse_text(&mut self, origin: &str, text: &str) -> Option<Value> {
-        match parse_yaml(origin, text) {
+        match parse_yaml_within(origin, text, &mut self.parsed_left) {
             Ok(v) => Some(v),
             Err(i) => {
                 self.issues.push(i);
@@ -164,7 +174,7 @@ impl<'a, 'b> Expander<'a, 'b> {
             let base = join_ptr(&join_ptr("/services", &part.name), "x-network");
             let ptr = format!("{}:{base}", part.origin);
             let facts = self.out.services.entry(name.to_string()).or_default();
-            if let Some(Value::Array(ps)) = part.svc.get("profiles") {
+            if let Some(Value::Array(ps)) = part.svc().get("profiles") {
                 for (i, p) in ps.iter().enumerate() {
                     let at = format!(
                         "{}:{}/{i}",
@@ -178,7 +188,7 @@ impl<'a, 'b> Expander<'a, 'b> {
                     }
                 }
             }
-            if let Some(c) = part.svc.get("container_name") {
+            if let Some(c) = part.svc().get("container_name") {
                 let at = format!(
                     "{}:{}",
                     part.origin,
@@ -186,17 +196,30 @@ impl<'a, 'b> Expander<'a, 'b> {
                 );
                 facts.container_name = interpolated(c, &self.out.envs[part.env], &at, self.issues);
             }
-            if let Some(n) = declared_replicas(&part.svc) {
+            if let Some(n) = declared_replicas(part.svc()) {
                 self.out.scales.insert(name.to_string(), n);
             }
-            match part.svc.get("x-network") {
+            match part.svc().get("x-network") {
                 None | Some(Value::Null) => {}
                 Some(Value::Object(x)) => {
-                    let via = if part.name == name && part.origin == file.origin {
-                        String::new()
-                    } else {
-                        format!("(extended by services.{name}) ")
-                    };
+                    let own = part.name == name && part.origin == file.origin;
+                    let via = if own { String::new() } else { format!("(extended by services.{name}) ") };
+                    // Each extends is a copy of its base: a base used by many services costs each time.
+                    if !own {
+                        let size: usize =
+                            x.iter().map(|(k, v)| k.len() + NODE_COST + accounted_size(v)).sum();
+                        match self.parsed_left.checked_sub(size) {
+                            Some(left) => self.parsed_left = left,
+                            None => {
+                                let msg = format!(
+                                    "extends copies more than {} MiB of x-network (each extends is a full copy of its base)",
+                                    MAX_PROJECT_PARSED >> 20
+                                );
+                                self.issues.push(ConfigIssue::new(&ptr, msg));
+                                return;
+                            }
+                        }
+                    }
                     self.out.fragments.push(Fragment {
                         path: ptr,
                         origin: part.origin.clone(),
@@ -213,8 +236,12 @@ impl<'a, 'b> Expander<'a, 'b> {
     /// The definitions of `name` from its deepest `extends` base to itself.
     fn chain(&mut self, file: &Services, name: &str, seen: &mut Vec<String>) -> Vec<Part> {
         let Some(svc) = file.map.get(name) else { return Vec::new() };
-        let own =
-            Part { origin: file.origin.clone(), name: name.to_string(), svc: svc.clone(), env: file.env };
+        let own = Part {
+            origin: file.origin.clone(),
+            name: name.to_string(),
+            map: file.map.clone(),
+            env: file.env,
+        };
         let Some(ext) = svc.get("extends") else { return vec![own] };
         let at = format!("{}:{}", file.origin, join_ptr(&join_ptr("/services", name), "extends"));
         let here = format!("{} services.{name}", file.origin);
@@ -228,14 +255,14 @@ impl<'a, 'b> Expander<'a, 'b> {
             return vec![own];
         }
         seen.push(here);
-        let env = self.out.envs[file.env].clone();
+        let env = &self.out.envs[file.env];
         let (target_file, target) = match ext {
-            Value::String(_) => (None, interpolated(ext, &env, &at, self.issues)),
+            Value::String(_) => (None, interpolated(ext, env, &at, self.issues)),
             Value::Object(m) => {
                 let file =
-                    m.get("file").and_then(|f| interpolated(f, &env, &format!("{at}/file"), self.issues));
+                    m.get("file").and_then(|f| interpolated(f, env, &format!("{at}/file"), self.issues));
                 match m.get("service") {
-                    Some(s) => (file, interpolated(s, &env, &format!("{at}/service"), self.issues)),
+                    Some(s) => (file, interpolated(s, env, &format!("{at}/service"), self.issues)),
                     None => {
                         self.issues
                             .push(ConfigIssue::new(at, format!("extends of service {name} needs `service`")));

@@ -35,6 +35,10 @@ pub const MAX_PROJECT_FILES: usize = 64;
 /// Most bytes one load reads across those files.
 pub const MAX_PROJECT_BYTES: usize = 16 << 20;
 
+/// Most accounted bytes (see [`crate::budget::MAX_EXPANDED_BYTES`]) all parsed
+/// files of one load and the copies `extends` makes of its bases may take.
+pub const MAX_PROJECT_PARSED: usize = 24 << 20;
+
 /// Deepest `include` or `extends` chain followed.
 pub const MAX_CHAIN: usize = 16;
 

@@ -313,3 +313,34 @@ fn stdin_as_project_uses_the_working_directory() {
     assert_eq!(links(&l), pairs(&[("h1", "192.0.2.1/24")]));
     assert_eq!(l.compose.files, ["<stdin>", "sub/x.yaml"]);
 }
+
+#[test]
+fn extends_copies_are_charged_so_a_shared_big_base_is_refused_fast() {
+    let big = "x".repeat(1 << 20);
+    let mut text =
+        format!("services:\n  base:\n    x-network: {{links: [{{bridge: s1, netem: \"{big}\"}}]}}\n");
+    for i in 0..100 {
+        text.push_str(&format!("  s{i}: {{extends: base}}\n"));
+    }
+    let t = std::time::Instant::now();
+    let e = err(&[("compose.yaml", &text)], &["compose.yaml"], &[]);
+    assert!(e.contains("extends copies more than 24 MiB of x-network"), "{}", &e[..e.len().min(300)]);
+    assert!(t.elapsed() < std::time::Duration::from_secs(5), "{:?}", t.elapsed());
+}
+
+#[test]
+fn parsed_size_is_budgeted_across_included_files() {
+    // Each file is small but expands to ~6 MiB through aliases (under the 8 MiB per file).
+    let bomb =
+        format!("x-a: &a \"{}\"\nx-b: [{}]\nservices: {{}}\n", "x".repeat(100_000), vec!["*a"; 60].join(","));
+    let includes: String = (0..10).map(|i| format!("  - f{i}.yaml\n")).collect();
+    let main = format!("include:\n{includes}");
+    let mut files: Vec<(String, String)> = (0..10).map(|i| (format!("f{i}.yaml"), bomb.clone())).collect();
+    files.push(("compose.yaml".into(), main));
+    let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let e = err(&refs, &["compose.yaml"], &[]);
+    assert!(e.contains("too large once parsed"), "{}", &e[..e.len().min(300)]);
+    // One such file alone is fine.
+    let l = load(&[("compose.yaml", "include: [f0.yaml]\n"), ("f0.yaml", &bomb)], &["compose.yaml"], &[]);
+    assert!(l.config.links.is_empty());
+}
