@@ -91,6 +91,30 @@ fn inactive_profile_does_not_hold_back_all_links_connected_and_dot_env_is_read()
     assert!(conlink.stop().success(), "{}", conlink.log());
 }
 
+/// A loopback TCP port that forwards every connection to dockerd's unix socket,
+/// so DOCKER_HOST=tcp://… can be tried against the real daemon.
+fn tcp_to_docker_socket() -> std::net::SocketAddr {
+    use std::os::unix::net::UnixStream;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for tcp in listener.incoming().flatten() {
+            let Ok(unix) = UnixStream::connect("/var/run/docker.sock") else { continue };
+            let (mut t_in, mut u_out) = (tcp.try_clone().unwrap(), unix.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut t_in, &mut u_out);
+                let _ = u_out.shutdown(std::net::Shutdown::Write);
+            });
+            let (mut u_in, mut t_out) = (unix, tcp);
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut u_in, &mut t_out);
+                let _ = t_out.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    addr
+}
+
 #[test]
 fn the_process_environment_wins_over_dot_env_and_profiles_activate() {
     if !docker_available("the_process_environment_wins_over_dot_env_and_profiles_activate") {
@@ -111,14 +135,23 @@ fn the_process_environment_wins_over_dot_env_and_profiles_activate() {
             &netns,
             "--profile",
             "debug",
+            "--podman-socket",
+            "/nonexistent/d15b-podman.sock",
         ],
-        &[("A_IP", "192.0.2.11/24")],
+        // Docker reached through DOCKER_HOST=tcp://, not the default socket.
+        &[("A_IP", "192.0.2.11/24"), ("DOCKER_HOST", &format!("tcp://{}", tcp_to_docker_socket()))],
     );
     let log = conlink.wait_log("All links connected", CONNECT_TIMEOUT);
+    let listening = log.lines().find(|l| l.contains("listening for container events")).unwrap_or("");
+    assert!(listening.contains("socket=tcp://127.0.0.1:"), "{log}");
     assert!(!log.contains("not waiting for services"), "debug is active:\n{log}");
     c.wait_for_addr("a", 1, "eth0", "192.0.2.11/24");
     c.wait_for_addr("dbg", 1, "eth0", "192.0.2.50/24");
     c.ping("b", 1, "192.0.2.11");
     c.ping("dbg", 1, "192.0.2.2");
+    // Events arrive over tcp too: a restarted container is connected again.
+    c.ok(&["restart", "-t", "0", "b"]);
+    c.wait_for_addr("b", 1, "eth0", "192.0.2.2/24");
+    c.ping("b", 1, "192.0.2.11");
     assert!(conlink.stop().success(), "{}", conlink.log());
 }
