@@ -206,7 +206,7 @@ impl Tracker {
                 LinkState::Connected => None,
             })
             .collect();
-        failed.sort_by(|a, b| a.to_string().cmp(&b.to_string()));
+        failed.sort_by_key(|w| w.to_string());
         out.extend(failed);
         let present: BTreeSet<usize> =
             self.containers.values().flat_map(|c| c.links.iter().map(|l| l.link_index)).collect();
@@ -398,7 +398,8 @@ mod tests {
     #[test]
     fn all_connected_agrees_with_waiting_for() {
         let cfg = cfg(3);
-        let steps: Vec<Box<dyn Fn(&mut Tracker)>> = vec![
+        type Step = Box<dyn Fn(&mut Tracker)>;
+        let steps: Vec<Step> = vec![
             Box::new(|t| t.mark_pending("p")),
             Box::new(|t| t.set_container("p", rec(&[0], LinkState::Connected))),
             Box::new(|t| t.set_container("q", rec(&[1], LinkState::Failed("e".into())))),
