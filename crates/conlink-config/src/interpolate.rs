@@ -16,6 +16,13 @@ use crate::error::{join_ptr, ConfigIssue};
 /// substitution, as compose converts typed fields.
 const NUMERIC_KEYS: [&str; 3] = ["mtu", "vlanid", "vni"];
 
+/// Longest string interpolation may produce (a value of `${A}${A}…` with a long A).
+pub const MAX_INTERPOLATED: usize = 1 << 20;
+
+/// How much interpolation may grow one load's documents in all (8 MiB): the
+/// variables (from `.env` too) must not multiply the config's size.
+pub const MAX_GROWTH: usize = 8 << 20;
+
 /// Interpolates every string in `v` in place; `path` prefixes issue paths.
 pub fn interpolate_value(
     v: &mut Value,
@@ -23,20 +30,48 @@ pub fn interpolate_value(
     path: &str,
     issues: &mut Vec<ConfigIssue>,
 ) {
+    interpolate_value_within(v, env, path, issues, &mut MAX_GROWTH.clone())
+}
+
+/// [`interpolate_value`], charging how much the strings grow to `growth_left`.
+pub fn interpolate_value_within(
+    v: &mut Value,
+    env: &BTreeMap<String, String>,
+    path: &str,
+    issues: &mut Vec<ConfigIssue>,
+    growth_left: &mut usize,
+) {
     match v {
+        // Once the budget is spent (and said, once), the load fails: stop expanding.
+        Value::String(s) if *growth_left == 0 && s.contains('$') => {}
         Value::String(s) => match interpolate_str(s, env) {
-            Ok(out) => *s = out,
+            Ok(out) => match growth_left.checked_sub(out.len().saturating_sub(s.len())) {
+                Some(left) => {
+                    *growth_left = left;
+                    *s = out;
+                }
+                None => {
+                    *growth_left = 0;
+                    issues.push(ConfigIssue::new(
+                        path,
+                        format!(
+                            "interpolation grows the config by more than {} MiB in all",
+                            MAX_GROWTH >> 20
+                        ),
+                    ))
+                }
+            },
             Err(msg) => issues.push(ConfigIssue::new(path, msg)),
         },
         Value::Array(items) => {
             for (i, item) in items.iter_mut().enumerate() {
-                interpolate_value(item, env, &join_ptr(path, i), issues);
+                interpolate_value_within(item, env, &join_ptr(path, i), issues, growth_left);
             }
         }
         Value::Object(map) => {
             for (k, item) in map.iter_mut() {
                 let was_template = matches!(item, Value::String(s) if s.contains('$'));
-                interpolate_value(item, env, &join_ptr(path, k), issues);
+                interpolate_value_within(item, env, &join_ptr(path, k), issues, growth_left);
                 if was_template && NUMERIC_KEYS.contains(&k.as_str()) {
                     if let Some(n) = item.as_str().and_then(|s| s.trim().parse::<i64>().ok()) {
                         *item = Value::from(n);
@@ -73,6 +108,7 @@ fn interpolate_nested(s: &str, env: &BTreeMap<String, String>, depth: usize) -> 
             let (body, r) = split_braced(r)
                 .ok_or_else(|| format!("invalid interpolation in {}: unterminated \"${{\"", quoted(s)))?;
             out.push_str(&expand_braced(body, env, s, depth)?);
+            too_long(&out)?;
             rest = r;
         } else {
             let name_len = name_len(after);
@@ -82,12 +118,20 @@ fn interpolate_nested(s: &str, env: &BTreeMap<String, String>, depth: usize) -> 
                 rest = after;
             } else {
                 out.push_str(env.get(&after[..name_len]).map(String::as_str).unwrap_or(""));
+                too_long(&out)?;
                 rest = &after[name_len..];
             }
         }
     }
     out.push_str(rest);
     Ok(out)
+}
+
+fn too_long(out: &str) -> Result<(), String> {
+    if out.len() > MAX_INTERPOLATED {
+        return Err(format!("interpolation makes a value longer than {} MiB", MAX_INTERPOLATED >> 20));
+    }
+    Ok(())
 }
 
 /// Length of the variable name at the start of `s` (`[A-Za-z_][A-Za-z0-9_]*`).
@@ -293,6 +337,20 @@ mod tests {
         assert_eq!(ip(&nested(MAX_NESTING)), "v");
         assert!(err(&nested(MAX_NESTING + 1)).contains("nested more than"));
         assert!(err(&nested(100_000)).contains("nested more than"));
+    }
+
+    #[test]
+    fn growth_is_bounded_per_value_and_per_document() {
+        let big: BTreeMap<String, String> = [("K".to_string(), "x".repeat(300_000))].into();
+        assert!(interpolate_str(&"${K}".repeat(3), &big).is_ok());
+        let e = interpolate_str(&"${K}".repeat(1000), &big).unwrap_err();
+        assert!(e.contains("longer than 1 MiB"), "{e}");
+        assert!(interpolate_str(&"$K".repeat(1000), &big).unwrap_err().contains("longer than 1 MiB"));
+        // 100 values of 900 KB each: 90 MB unless the document budget stops it.
+        let mut v = Value::Array(vec![json!("${K}${K}${K}"); 100]);
+        let mut issues = Vec::new();
+        interpolate_value(&mut v, &big, "", &mut issues);
+        assert!(!issues.is_empty() && issues[0].message.contains("more than 8 MiB in all"), "{issues:?}");
     }
 
     #[test]

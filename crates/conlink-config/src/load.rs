@@ -15,7 +15,7 @@ use crate::compose::{
 use crate::conflicts;
 use crate::enrich::{enrich, EnrichOptions};
 use crate::error::{ConfigError, ConfigIssue};
-use crate::interpolate::interpolate_value;
+use crate::interpolate::interpolate_value_within;
 use crate::links::merge_links;
 use crate::mac_source::MacSource;
 use crate::merge::deep_merge;
@@ -259,8 +259,10 @@ fn merge_fragments(
     mut issues: Vec<ConfigIssue>,
 ) -> Result<Merged, ConfigError> {
     let crate::compose::expand::Expanded { mut fragments, envs, scales, .. } = expanded;
+    // One growth budget for the whole load: many fragments must not multiply a long variable.
+    let mut growth_left = crate::interpolate::MAX_GROWTH;
     for f in fragments.iter_mut() {
-        interpolate_value(&mut f.value, &envs[f.env], &f.path, &mut issues);
+        interpolate_value_within(&mut f.value, &envs[f.env], &f.path, &mut issues, &mut growth_left);
     }
     ConfigError::check(issues)?;
     let mut doc = Value::Object(Map::new());

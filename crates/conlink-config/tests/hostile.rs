@@ -296,3 +296,79 @@ proptest! {
         }
     }
 }
+
+/// Writes a compose project (files relative to a fresh directory), loads its
+/// `compose.yaml` in a child, checks the bounds.
+fn check_project(name: &str, files: &[(String, String)]) -> Measured {
+    let dir = scratch(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (f, text) in files {
+        std::fs::write(dir.join(f), text).unwrap();
+    }
+    let m = measure(&dir.join("compose.yaml"), true);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(m.wall < TIME_BOUND, "{name}: took {:?} ({})", m.wall, m.summary);
+    assert!(m.max_rss_kb < RSS_BOUND_KB, "{name}: peak RSS {} KB ({})", m.max_rss_kb, m.summary);
+    m
+}
+
+/// The compose conventions read more than one file: include, extends and `.env`
+/// must not multiply the work (issue 15).
+#[test]
+fn compose_project_attacks_end_fast_and_small() {
+    let f = |n: &str, t: String| (n.to_string(), t);
+    let include_fanout: Vec<(String, String)> = (0..14)
+        .map(|i| {
+            let name = if i == 0 { "compose.yaml".to_string() } else { format!("l{i}.yaml") };
+            (name, format!("include: [l{0}.yaml, ./l{0}.yaml, ././l{0}.yaml]\n", i + 1))
+        })
+        .chain([f("l14.yaml", "services: {}\n".into())])
+        .collect();
+    let bomb =
+        format!("x-a: &a \"{}\"\nx-b: [{}]\nservices: {{}}\n", "x".repeat(100_000), vec!["*a"; 75].join(","));
+    let mut alias_includes: Vec<(String, String)> =
+        (0..40).map(|i| (format!("f{i}.yaml"), bomb.clone())).collect();
+    alias_includes.push(f(
+        "compose.yaml",
+        format!("include: [{}]\n", (0..40).map(|i| format!("f{i}.yaml")).collect::<Vec<_>>().join(", ")),
+    ));
+    let mut extends = format!(
+        "services:\n  base:\n    x-network: {{links: [{{bridge: s1, netem: \"{}\"}}]}}\n",
+        "x".repeat(1 << 20)
+    );
+    for i in 0..2000 {
+        extends.push_str(&format!("  s{i}: {{extends: base}}\n"));
+    }
+    let doubling: String = std::iter::once("K0=xxxxxxxxxxxxxxxx\n".to_string())
+        .chain((1..40).map(|i| format!("K{i}=${{K{0}}}${{K{0}}}\n", i - 1)))
+        .collect();
+    let refs = format!(
+        "services:\n  a:\n    x-network:\n      links: [{}]\n",
+        (0..3_000)
+            .map(|i| format!("{{bridge: s1, dev: \"e{i}\", netem: \"${{K}}\"}}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let cases: Vec<(&str, Vec<(String, String)>)> = vec![
+        ("include fan-out 3^14", include_fanout),
+        ("40 included alias bombs", alias_includes),
+        ("1 MB base extended 2000 times", vec![f("compose.yaml", extends)]),
+        (".env doubling", vec![f("compose.yaml", "services: {}\n".into()), f(".env", doubling)]),
+        (
+            "1 MB .env value used 3000 times",
+            vec![f("compose.yaml", refs), f(".env", format!("K={}\n", "x".repeat(1_000_000)))],
+        ),
+    ];
+    for (name, files) in &cases {
+        let m = check_project(&name.replace([' ', '^'], "_"), files);
+        let size: usize = files.iter().map(|(_, t)| t.len()).sum();
+        eprintln!(
+            "{name:<36} {:>5} KB in, {:>7.3} s, peak RSS {:>6} KB: {}",
+            size / 1024,
+            m.wall.as_secs_f64(),
+            m.max_rss_kb,
+            m.summary
+        );
+        assert!(m.summary.starts_with("err"), "{name}: {}", m.summary);
+    }
+}

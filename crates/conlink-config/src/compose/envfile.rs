@@ -27,6 +27,8 @@ pub fn parse_env_file(
     // What interpolation sees: the process environment, then the file's keys so far.
     let mut lookup = process_env.clone();
     let mut p = Cursor { rest: text, line: 1 };
+    // Values may reference earlier ones (`B=${A}${A}`): bound what they add up to.
+    let mut total = 0usize;
     while p.statement_start() {
         let line = p.line;
         let (key, inherited) = p.key()?;
@@ -37,6 +39,13 @@ pub fn parse_env_file(
             continue;
         }
         let value = p.value(&lookup).map_err(|e| format!("line {line}: {e}"))?;
+        total += value.len();
+        if total > crate::budget::MAX_INPUT_BYTES {
+            return Err(format!(
+                "line {line}: the values add up to more than {} MiB (interpolation inside the file)",
+                crate::budget::MAX_INPUT_BYTES >> 20
+            ));
+        }
         if !process_env.contains_key(&key) {
             lookup.insert(key.clone(), value.clone());
         }
@@ -329,6 +338,17 @@ mod tests {
         assert!(e("=x\n").contains("variable name is missing"));
         let req = e("A=${NEED:?set NEED}\n");
         assert!(req.starts_with("line 1: required variable NEED"), "{req}");
+    }
+
+    #[test]
+    fn doubling_values_are_stopped() {
+        let text: String = std::iter::once("K0=xxxxxxxxxxxxxxxx\n".to_string())
+            .chain((1..40).map(|i| format!("K{i}=${{K{0}}}${{K{0}}}\n", i - 1)))
+            .collect();
+        let t = std::time::Instant::now();
+        let e = parse_env_file(&text, &BTreeMap::new()).unwrap_err();
+        assert!(e.contains("longer than 1 MiB") || e.contains("add up to more than 4 MiB"), "{e}");
+        assert!(t.elapsed() < std::time::Duration::from_secs(2));
     }
 
     #[test]
