@@ -103,9 +103,7 @@ pub async fn prepare(
              or run conlink as a service of that stack"
         )
     };
-    let local = api::local_node(engine.api())
-        .await
-        .with_context(|| format!("swarm node at {docker}"))?;
+    let local = api::local_node(engine.api()).await.with_context(|| format!("swarm node at {docker}"))?;
     let nodes_api = match &opts.manager_socket {
         Some(sock) => EngineClient::connect(EngineKind::Docker, sock).await?.api().clone(),
         None if local.manager => engine.api().clone(),
