@@ -204,7 +204,7 @@ mod tests {
             mtu: None,
             route: vec![],
             nat: None,
-            netem: vec![],
+            netem: None,
             mode: None,
             vlanid: None,
             forward: vec![],
