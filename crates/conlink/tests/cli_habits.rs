@@ -122,7 +122,10 @@ fn man_pages_for_conlink_and_every_subcommand() {
 
 fn pipe(cmd: &mut Command, input: &str) -> Output {
     let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    // A command that refuses its arguments exits without reading stdin: a broken pipe is its answer.
+    if let Err(e) = child.stdin.take().unwrap().write_all(input.as_bytes()) {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "writing the command's stdin: {e}");
+    }
     child.wait_with_output().unwrap()
 }
 
