@@ -1,5 +1,5 @@
 //! `conlink-tools`: one static multi-call binary holding the compose helpers
-//! `wait`, `copy`, `mdc` and `net2dot` (SPEC §6).
+//! `wait`, `copy`, `mdc` and `net2dot` (SPEC §6), and `echo` for images without a shell.
 //!
 //! It is a single binary so that one file can be copied or bind-mounted into
 //! minimal images (busybox, distroless) and then called under any of the tool
@@ -7,6 +7,7 @@
 //! called as `conlink-tools`, from the first argument (`conlink-tools wait …`).
 
 mod copy;
+mod echo;
 mod exec;
 mod mdc;
 mod net2dot;
@@ -15,7 +16,7 @@ mod wait;
 use std::ffi::OsString;
 use std::path::Path;
 
-const TOOLS: [&str; 4] = ["wait", "copy", "mdc", "net2dot"];
+const TOOLS: [&str; 5] = ["wait", "copy", "mdc", "net2dot", "echo"];
 
 /// Usage line and one-line description of each tool, for `TOOL --help`.
 fn tool_help(tool: &str) -> (&'static str, &'static str) {
@@ -32,6 +33,7 @@ fn tool_help(tool: &str) -> (&'static str, &'static str) {
             mdc::USAGE,
             "Modular docker compose: combine mode directories into .env and .files/, then run compose.",
         ),
+        "echo" => (echo::USAGE, "Print ARGS separated by spaces (the original image's /utils/echo)."),
         _ => (net2dot::USAGE, "Draw `conlink --show-config` JSON as a GraphViz dot (or mermaid/JSON) graph."),
     }
 }
@@ -98,7 +100,8 @@ fn main() {
         Some((_, a)) => a.as_slice(),
         None => argv.get(1..).unwrap_or_default(),
     };
-    if let Some(code) = answer_help(tool, args) {
+    // echo prints every argument, --help included, as the original's did.
+    if let Some(code) = answer_help(tool, args).filter(|_| tool != Some("echo")) {
         std::process::exit(code);
     }
     let code = match selected {
@@ -106,6 +109,7 @@ fn main() {
         Some(("copy", args)) => copy::main(args),
         Some(("mdc", args)) => mdc::main(args),
         Some(("net2dot", args)) => net2dot::main(args),
+        Some(("echo", args)) => echo::main(args),
         _ => {
             eprintln!("{}", usage());
             2

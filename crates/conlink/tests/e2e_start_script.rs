@@ -1,20 +1,31 @@
-//! scripts/conlink-start.sh for real: conlink in its image without compose,
-//! linking two containers started by hand (the original's test3 with docker).
+//! ./conlink-start.sh for real, as its docs give it (the original's test3 with
+//! docker): two containers started by hand, conlink in its image in the
+//! foreground, then node 1 pings node 2.
+//!
+//!   ./conlink-start.sh -v --mode docker --host-mode docker --network-file examples/test3-network.yaml \
+//!       -- --name ZZZ_network --rm -e NODE_NAME_1=ZZZ_node_1 -e NODE_NAME_2=ZZZ_node_2
 
 mod support;
 
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{docker_available, examples, repo_root, say, unique};
+use support::{docker_available, repo_root, say, unique};
 
-/// `docker rm -f` of every container named, even when the test fails.
-struct Containers(Vec<String>);
+/// `docker rm -f` of every container named, and the script stopped, even when the test fails.
+struct Cleanup {
+    containers: Vec<String>,
+    script: Option<Child>,
+}
 
-impl Drop for Containers {
+impl Drop for Cleanup {
     fn drop(&mut self) {
-        for c in &self.0 {
+        for c in &self.containers {
             let _ = Command::new("docker").args(["rm", "-f", c]).output();
+        }
+        if let Some(mut child) = self.script.take() {
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 }
@@ -24,55 +35,73 @@ fn docker(args: &[&str]) -> std::process::Output {
 }
 
 #[test]
-fn conlink_start_script_links_hand_started_containers() {
-    if !docker_available("conlink_start_script_links_hand_started_containers") {
+fn docs_example_test3_with_docker() {
+    if !docker_available("docs_example_test3_with_docker") {
         return;
     }
-    let (n1, n2, cl) = (unique("ss-a"), unique("ss-b"), unique("ss-conlink"));
-    let _guard = Containers(vec![cl.clone(), n1.clone(), n2.clone()]);
+    // The docs' ZZZ_ names, made unique to this run.
+    let (n1, n2, net) = (unique("ZZZ_node_1_"), unique("ZZZ_node_2_"), unique("ZZZ_network_"));
+    let mut cleanup = Cleanup { containers: vec![net.clone(), n1.clone(), n2.clone()], script: None };
     for n in [&n1, &n2] {
-        let out = docker(&["run", "-d", "--network", "none", "--name", n, "alpine", "sleep", "864000"]);
+        let out = docker(&[
+            "run",
+            &format!("--name={n}"),
+            "--rm",
+            "-d",
+            "--network",
+            "none",
+            "alpine",
+            "sleep",
+            "864000",
+        ]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
+    let log = std::env::temp_dir().join(format!("{net}.log"));
+    let file = std::fs::File::create(&log).unwrap();
     let e1 = format!("NODE_NAME_1={n1}");
     let e2 = format!("NODE_NAME_2={n2}");
-    let net = examples().join("test3-network.yaml");
-    let out = Command::new(repo_root().join("scripts/conlink-start.sh"))
+    let child = Command::new("./conlink-start.sh")
+        .current_dir(repo_root())
         .args([
-            "--docker",
+            "-v",
+            "--mode",
+            "docker",
+            "--host-mode",
+            "docker",
             "--network-file",
-            net.to_str().unwrap(),
-            "--",
-            "-d",
-            "--name",
-            &cl,
-            "-e",
-            &e1,
-            "-e",
-            &e2,
+            "examples/test3-network.yaml",
         ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "conlink-start.sh: {}", String::from_utf8_lossy(&out.stderr));
+        .args(["--", "--name", &net, "--rm", "-e", &e1, "-e", &e2])
+        .stdin(Stdio::null())
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .spawn()
+        .expect("run ./conlink-start.sh");
+    cleanup.script = Some(child);
 
     let start = Instant::now();
-    let logs = loop {
-        let out = docker(&["logs", &cl]);
-        let logs =
-            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        if logs.contains("All links connected") {
-            break logs;
+    let output = loop {
+        let output = std::fs::read_to_string(&log).unwrap_or_default();
+        if output.contains("All links connected") {
+            break output;
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "conlink did not connect:\n{logs}");
+        if let Some(status) = cleanup.script.as_mut().unwrap().try_wait().unwrap() {
+            panic!("conlink-start.sh exited ({status}) before connecting:\n{output}");
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "conlink did not connect:\n{output}");
         std::thread::sleep(Duration::from_millis(200));
     };
-    assert!(logs.contains(&n1) && logs.contains(&n2), "{logs}");
+    assert!(output.contains("adding connectivity to outer docker"), "-v shows the settings:\n{output}");
     let ping = docker(&["exec", &n1, "ping", "-c1", "-W2", "192.0.2.2"]);
-    assert!(ping.status.success(), "{} cannot ping {}: {}", n1, n2, String::from_utf8_lossy(&ping.stdout));
-    say(&format!("conlink-start.sh: conlink container {cl} linked {n1} and {n2}"));
+    assert!(ping.status.success(), "{n1} cannot ping {n2}: {}", String::from_utf8_lossy(&ping.stdout));
+    say(&format!("conlink-start.sh: {net} linked {n1} and {n2} in {:?}", start.elapsed()));
 
-    // Stopping the conlink container (SIGTERM) removes the links it made.
-    assert!(docker(&["stop", "-t", "10", &cl]).status.success());
+    // Stopping the conlink container (SIGTERM) removes the links it made, and
+    // the script, which ran it in the foreground, ends.
+    assert!(docker(&["stop", "-t", "10", &net]).status.success());
+    let status = cleanup.script.as_mut().unwrap().wait().unwrap();
+    let _ = std::fs::remove_file(&log);
     let link = docker(&["exec", &n1, "ip", "link", "show", "eth0"]);
     assert!(!link.status.success(), "eth0 still in {n1} after conlink stopped");
+    say(&format!("conlink-start.sh exited with {status} after the container stopped"));
 }
