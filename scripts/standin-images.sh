@@ -181,16 +181,17 @@ DOCKERFILE
 }
 
 # A workload image for the original's examples that say `image: python`:
-# python3 (also as `python`), curl and sh, from the runtime stand-in's repository.
+# python3 (also as `python`), curl, sh, ip and ping (python:3-alpine has the
+# last two from busybox), from the runtime stand-in's repository.
 python_standin() {
     local image=conlink-standin/python:3 key
-    key=$(image_key "$RUNTIME")-python
+    key=$(image_key "$RUNTIME")-python2
     if [ "$(image_key "$image")" = "$key" ]; then
         say "$image present"
         return
     fi
     printf '%s\n' "FROM $RUNTIME" \
-        'RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 curl && rm -rf /var/lib/apt/lists/* && ln -s python3 /usr/bin/python' \
+        'RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 curl iproute2 iputils-ping && rm -rf /var/lib/apt/lists/* && ln -s python3 /usr/bin/python' \
         "LABEL $LABEL=$key" | docker build -q --network none -t "$image" - >/dev/null
     say "built $image"
 }
