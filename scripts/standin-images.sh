@@ -17,9 +17,9 @@
 #   and `cargo vendor` of Cargo.lock with source replacement in
 #   $CARGO_HOME/config.toml, so `cargo build --locked` needs no network.
 #
-# Each image carries a label with the hash of what it was made from (package
-# list, toolchain version, Cargo.lock); a matching image is reused, any other
-# is replaced. debootstrap needs the Debian mirror once per machine (its
+# The debootstrapped images carry a label with the hash of what they were
+# made from (package list, toolchain version); a matching image is reused, any
+# other is replaced. The crates layer is rebuilt from docker's cache. debootstrap needs the Debian mirror once per machine (its
 # downloads are cached in $STANDIN_CACHE).
 set -euo pipefail
 
@@ -146,18 +146,12 @@ rust_base_standin() {
     rm -rf "$dir"
 }
 
-# The crates of Cargo.lock on top of the toolchain image. `docker build` reuses
-# its cached layer while the vendored sources are the same.
+# The crates of Cargo.lock on top of the toolchain image, rebuilt every time:
+# `docker build` keeps its cached layers (and so the image id the Dockerfile's
+# own cache depends on) while the vendored sources are the same.
 rust_standin() {
-    local key
-    key=$(cat "$ROOT/Cargo.lock" "$ROOT/Cargo.toml" | key_of)-$(image_key "$RUST_BASE")
-    if [ "$(image_key "$RUST")" = "$key" ]; then
-        say "$RUST present"
-        return
-    fi
     local ctx=$WORK/rust-ctx
     mkdir -p "$ctx"
-    say "cargo vendor (crates of Cargo.lock)"
     (cd "$ROOT" && cargo vendor --locked --quiet "$ctx/vendor" >/dev/null) || die "cargo vendor failed"
     cat >"$ctx/config.toml" <<'CONF'
 # conlink stand-in: crates come from the vendored copy, never the network.
@@ -170,14 +164,10 @@ directory = "/usr/local/cargo/vendor"
 [net]
 offline = true
 CONF
-    cat >"$ctx/Dockerfile" <<DOCKERFILE
-FROM $RUST_BASE
-COPY vendor /usr/local/cargo/vendor
-COPY config.toml /usr/local/cargo/config.toml
-LABEL $LABEL=$key
-DOCKERFILE
+    printf '%s\n' "FROM $RUST_BASE" 'COPY vendor /usr/local/cargo/vendor' \
+        'COPY config.toml /usr/local/cargo/config.toml' >"$ctx/Dockerfile"
     docker build -q --network none -t "$RUST" "$ctx" >/dev/null
-    say "built $RUST"
+    say "$RUST: toolchain and the vendored crates of Cargo.lock"
 }
 
 # A workload image for the original's examples that say `image: python`:
