@@ -150,6 +150,14 @@ rust_base_standin() {
 # `docker build` keeps its cached layers (and so the image id the Dockerfile's
 # own cache depends on) while the vendored sources are the same.
 rust_standin() {
+    # Skipped while Cargo.lock and the toolchain image are those of the last run.
+    local stamp=$CACHE/rust-standin.key key
+    key=$(cat "$ROOT/Cargo.lock"; docker image inspect -f '{{.Id}}' "$RUST_BASE")
+    key=$(printf '%s' "$key" | key_of)
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$key" ] && docker image inspect "$RUST" >/dev/null 2>&1; then
+        say "$RUST present"
+        return
+    fi
     local ctx=$WORK/rust-ctx
     mkdir -p "$ctx"
     (cd "$ROOT" && cargo vendor --locked --quiet "$ctx/vendor" >/dev/null) || die "cargo vendor failed"
@@ -167,6 +175,7 @@ CONF
     printf '%s\n' "FROM $RUST_BASE" 'COPY vendor /usr/local/cargo/vendor' \
         'COPY config.toml /usr/local/cargo/config.toml' >"$ctx/Dockerfile"
     docker build -q --network none -t "$RUST" "$ctx" >/dev/null
+    echo "$key" >"$stamp"
     say "$RUST: toolchain and the vendored crates of Cargo.lock"
 }
 
