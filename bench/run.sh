@@ -33,7 +33,8 @@ NS=("$@")
 PARTS=${BENCH_PARTS:-a b c d}
 IDLE_SECS=${BENCH_IDLE_SECS:-5}
 KERNEL_ROUNDS=${BENCH_KERNEL_ROUNDS:-3}
-TARGET_DIR=$ROOT/target/x86_64-unknown-linux-gnu/release
+# One static build for this machine's architecture (scripts/cargo-static.sh).
+TARGET_DIR=$("$ROOT/scripts/cargo-static.sh" --print-target-dir release)
 CONLINK_BIN=${CONLINK_BIN:-$TARGET_DIR/conlink}
 BENCH_LINKS=$TARGET_DIR/examples/bench_links
 COMPOSE_FILE=$ROOT/bench/compose.yaml
@@ -93,13 +94,13 @@ if has a || has b || has d; then
     docker image inspect alpine:latest >/dev/null 2>&1 || die "image alpine:latest missing (scripts/test-env.sh up builds it)"
     if [ "$CONLINK_BIN" = "$TARGET_DIR/conlink" ]; then
         say "building release conlink (cargo build --release -p conlink)"
-        cargo build --release -q -p conlink >&2
+        "$ROOT/scripts/cargo-static.sh" build --release -q -p conlink >&2
     fi
     [ -x "$CONLINK_BIN" ] || die "no conlink binary at $CONLINK_BIN"
 fi
 if has c; then
     say "building the kernel bench (cargo build --release -p conlink-kernel --example bench_links)"
-    cargo build --release -q -p conlink-kernel --example bench_links >&2
+    "$ROOT/scripts/cargo-static.sh" build --release -q -p conlink-kernel --example bench_links >&2
 fi
 
 wait_for() { # TIMEOUT_S DESCRIPTION COMMAND... : poll every 10 ms

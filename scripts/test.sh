@@ -11,7 +11,8 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # Style and lints first: cheap, and a failure here fails the run before anything starts.
 echo "== cargo fmt --check, cargo clippy"
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets -- -D warnings
+# Same target directory as the build below (static, this architecture).
+scripts/cargo-static.sh clippy --workspace --all-targets -- -D warnings
 # A missing dockerd or image is a failure here, not a skip.
 export CONLINK_E2E_REQUIRED=1
 
@@ -39,14 +40,19 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q "${need_pkgs[@]}"
 fi
 
-echo "== build (one static debug build serves tests and the image)"
-cargo build --workspace --bins
-cargo test --workspace --no-run 2>&1 | tail -n 3
+# cargo-static.sh: static binaries for this machine's architecture in
+# target/ARCH-unknown-linux-gnu/, so the e2e tests can bind-mount the tools
+# into any image; the image itself is the root Dockerfile's (built from source
+# on local stand-in base images: no registry needed).
+echo "== build (one static debug build serves the tests)"
+scripts/cargo-static.sh build --workspace --bins
+scripts/cargo-static.sh test --workspace --no-run 2>&1 | tail -n 3
+echo "== conlink image (root Dockerfile, debug profile)"
 scripts/build-image.sh debug
 
 echo "== cargo test (unit, kernel, engine, e2e)"
 set +e
-cargo test --workspace --no-fail-fast -- --test-threads=2 2>&1 | tee "$log_dir/cargo-test.log"
+scripts/cargo-static.sh test --workspace --no-fail-fast -- --test-threads=2 2>&1 | tee "$log_dir/cargo-test.log"
 cargo_rc=${PIPESTATUS[0]}
 set -e
 

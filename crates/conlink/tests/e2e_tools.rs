@@ -15,9 +15,10 @@ use support::{connected_ms, docker_available, examples, say, unique, Compose};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The multi-call tools binary cargo built next to conlink (`cargo build -p conlink-tools`).
+/// The multi-call tools binary cargo built next to conlink (`cargo build -p
+/// conlink-tools`, static through scripts/cargo-static.sh: it runs in busybox).
 fn tools_bin() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/x86_64-unknown-linux-gnu/debug/conlink-tools")
+    support::conlink_bin().with_file_name("conlink-tools")
 }
 
 /// Like `docker_available`: a missing tools binary is a skip, or a failure under
