@@ -8,7 +8,7 @@ colour within a second, `up` back, the exports must be valid (dot accepted by
 `dot`, mermaid, standalone SVG), and when the daemon stops the page says so.
 
 Needs root (network namespaces) and chromium; prints `SKIP:` and exits 0 without them.
-  CONLINK_BIN=path   the conlink binary [default target/x86_64-unknown-linux-gnu/debug/conlink]
+  CONLINK_BIN=path   the conlink binary [default: the static debug build, target/ARCH-unknown-linux-gnu/debug/conlink]
 """
 import os
 import shutil
@@ -24,7 +24,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cdp import Page  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BIN = os.environ.get("CONLINK_BIN", os.path.join(ROOT, "target/x86_64-unknown-linux-gnu/debug/conlink"))
+BIN = os.environ.get("CONLINK_BIN") or os.path.join(
+    subprocess.check_output([os.path.join(ROOT, "scripts/cargo-static.sh"), "--print-target-dir", "debug"], text=True).strip(),
+    "conlink",
+)
 DOWN_COLOUR = "#ef6c00"
 CONNECTED_COLOUR = "#2e7d32"
 TAG = f"gw{os.getpid() % 1000}"   # namespaces gwNNN-r0 …: unique per run
