@@ -33,6 +33,8 @@ RUN set -eu; \
     scripts/cargo-static.sh build --locked $flag -p conlink -p conlink-tools; \
     rm -rf crates/*/src
 COPY crates/ crates/
+# The page `conlink graph` serves is compiled in (include_str!).
+COPY web/index.html web/topology.js web/
 # touch: the sources are older than the stub build, whose results cargo would
 # otherwise take as up to date.
 RUN set -eu; \

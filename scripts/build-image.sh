@@ -46,9 +46,11 @@ if [ "$variant" = dockerfile ]; then
     fi
     say "docker build -t $IMAGE ${build_args[*]} ${network[*]} ."
     start=$SECONDS
-    docker build -t "$IMAGE" "${build_args[@]}" "${network[@]}" . 2>&1 | grep -v -e '^DEPRECATED: The legacy builder' \
-        -e '^ *Install the buildx component' -e '^ *https://docs.docker.com/go/buildx/'
-    [ "${PIPESTATUS[0]}" = 0 ] || { say "docker build failed" >&2; exit 1; }
+    if ! docker build -t "$IMAGE" "${build_args[@]}" "${network[@]}" . 2>&1 | grep -v -e '^DEPRECATED: The legacy builder' \
+        -e '^ *Install the buildx component' -e '^ *https://docs.docker.com/go/buildx/'; then
+        say "docker build failed" >&2
+        exit 1
+    fi
     say "docker build took $((SECONDS - start)) s"
     report
     exit 0
