@@ -23,6 +23,7 @@ COPY Cargo.toml Cargo.lock ./
 COPY crates/conlink/Cargo.toml crates/conlink/
 COPY crates/conlink-config/Cargo.toml crates/conlink-config/
 COPY crates/conlink-kernel/Cargo.toml crates/conlink-kernel/
+COPY crates/conlink-settings/Cargo.toml crates/conlink-settings/
 COPY crates/conlink-tools/Cargo.toml crates/conlink-tools/
 # Dependencies first, against empty crates: this layer is reused until
 # Cargo.toml/Cargo.lock change, so a source change recompiles only conlink's crates.
@@ -42,7 +43,7 @@ RUN set -eu; \
     find crates -name '*.rs' -exec touch {} +; \
     scripts/cargo-static.sh build --locked $flag -p conlink -p conlink-tools; \
     out=$(scripts/cargo-static.sh --print-target-dir "$PROFILE"); \
-    mkdir -p /out/utils; cp "$out/conlink" "$out/conlink-tools" /out/; \
+    mkdir -p /out/utils; cp "$out/conlink" "$out/conlink-runc" "$out/conlink-tools" /out/; \
     for t in wait copy echo; do ln /out/conlink-tools "/out/utils/$t"; done; \
     for t in wait copy; do \
         printf '#!/bin/sh\n# %s.sh as in the original image: runs the %s tool next to this script.\nexec "$(dirname "$0")/%s" "$@"\n' "$t" "$t" "$t" > "/out/utils/$t.sh"; \
@@ -57,7 +58,8 @@ ARG TOOLBOX_PACKAGES="iproute2 tcpdump iputils-ping ethtool nftables iptables jq
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $TOOLBOX_PACKAGES \
  && rm -rf /var/lib/apt/lists/*
-COPY --from=build /out/conlink /out/conlink-tools /bin/
+# conlink-runc: the OCI runtime of "links before the workload starts" (README).
+COPY --from=build /out/conlink /out/conlink-runc /out/conlink-tools /bin/
 # The original's layout: /app/build/conlink.js is conlink; /utils holds the
 # static helpers that compose files copy out of this image into workloads
 # (real files, each picking its tool from its own name); wait.sh and copy.sh

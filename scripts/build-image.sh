@@ -73,6 +73,7 @@ stage=$ctx/rootfs
 rm -rf "$ctx"
 mkdir -p "$stage/bin" "$stage/utils" "$stage/app/build"
 cp "$bin_dir/conlink" "$bin_dir/conlink-tools" "$stage/bin/"
+[ -x "$bin_dir/conlink-runc" ] && cp "$bin_dir/conlink-runc" "$stage/bin/"
 # No `ln -s` in scratch: the tools are links made here, each picking its
 # tool from its own name.
 for t in wait copy mdc net2dot; do ln "$stage/bin/conlink-tools" "$stage/bin/$t"; done
