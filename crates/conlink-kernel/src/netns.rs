@@ -6,12 +6,27 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sched::{unshare, CloneFlags};
 
 /// Where iproute2 keeps named namespaces.
 pub const NETNS_RUN_DIR: &str = "/run/netns";
+
+static RUN_DIR: OnceLock<PathBuf> = OnceLock::new();
+
+/// Where this process keeps named namespaces: [`NETNS_RUN_DIR`] unless
+/// [`set_run_dir`] chose another (rootless conlink: one under `$XDG_RUNTIME_DIR`).
+pub fn run_dir() -> &'static Path {
+    RUN_DIR.get_or_init(|| PathBuf::from(NETNS_RUN_DIR))
+}
+
+/// Chooses the directory of named namespaces once, before the first is used.
+/// Returns the directory already in effect if it was chosen (or used) before.
+pub fn set_run_dir(dir: PathBuf) -> Result<(), PathBuf> {
+    RUN_DIR.set(dir).map_err(|_| run_dir().to_path_buf())
+}
 
 /// An open network namespace (owned fd). The namespace stays alive at least
 /// as long as this handle.
@@ -38,7 +53,7 @@ impl Netns {
         Netns::from_path(&PathBuf::from(format!("/proc/{pid}/ns/net")))
     }
 
-    /// Open the named namespace /run/netns/NAME.
+    /// Open the named namespace /run/netns/NAME (see [`run_dir`]).
     pub fn from_name(name: &str) -> io::Result<Netns> {
         Netns::from_path(&named_path(name)?)
     }
@@ -134,7 +149,7 @@ impl AsFd for Netns {
     }
 }
 
-/// Names become file names: refuse anything that could escape /run/netns.
+/// Names become file names: refuse anything that could escape the run dir.
 fn named_path(name: &str) -> io::Result<PathBuf> {
     if name.is_empty() || name == "." || name == ".." || name.contains('/') || name.contains('\0') {
         return Err(io::Error::new(
@@ -142,7 +157,7 @@ fn named_path(name: &str) -> io::Result<PathBuf> {
             format!("invalid network namespace name {name:?}"),
         ));
     }
-    Ok(Path::new(NETNS_RUN_DIR).join(name))
+    Ok(run_dir().join(name))
 }
 
 /// Run `f` on a thread that has just unshared into a brand-new namespace.
@@ -163,20 +178,14 @@ fn in_fresh_netns<R: Send>(f: impl FnOnce() -> io::Result<R> + Send) -> io::Resu
 /// mounts propagate to mount namespaces created later (e.g. containers that
 /// bind /run/netns). If it is not a mount point yet, bind it onto itself.
 fn prepare_run_dir() -> io::Result<()> {
-    fs::DirBuilder::new().recursive(true).mode(0o755).create(NETNS_RUN_DIR)?;
-    let shared = || {
-        mount(None::<&str>, NETNS_RUN_DIR, Some("none"), MsFlags::MS_SHARED | MsFlags::MS_REC, None::<&str>)
-    };
+    let dir = run_dir();
+    fs::DirBuilder::new().recursive(true).mode(0o755).create(dir)?;
+    let shared =
+        || mount(None::<&str>, dir, Some("none"), MsFlags::MS_SHARED | MsFlags::MS_REC, None::<&str>);
     match shared() {
         Ok(()) => Ok(()),
         Err(nix::errno::Errno::EINVAL) => {
-            mount(
-                Some(NETNS_RUN_DIR),
-                NETNS_RUN_DIR,
-                Some("none"),
-                MsFlags::MS_BIND | MsFlags::MS_REC,
-                None::<&str>,
-            )?;
+            mount(Some(dir), dir, Some("none"), MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)?;
             shared()?;
             Ok(())
         }

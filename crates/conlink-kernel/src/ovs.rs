@@ -19,7 +19,7 @@ pub struct Ovs {
     ns: Netns,
     /// OVS_RUNDIR/OVS_DBDIR/OVS_LOGDIR/OVS_SYSCONFDIR of this instance.
     dir: PathBuf,
-    /// Bridges use the userspace datapath (`netdev`): the kernel has no openvswitch module.
+    /// Bridges use the userspace datapath (`netdev`): no openvswitch module, or rootless.
     pub userspace: bool,
     /// conlink started the daemons (and stops them on exit).
     pub started: bool,
@@ -73,10 +73,11 @@ pub fn add_bridge_args(name: &str, userspace: bool) -> Vec<String> {
 impl Ovs {
     /// Starts a private Open vSwitch inside `ns`, keeping its files in `dir`. An
     /// instance left there by a killed conlink is stopped first (it may sit in an old namespace).
-    pub fn start(ns: &Netns, dir: &Path) -> Result<Ovs, KernelError> {
+    /// `userspace_only`: use the userspace datapath even where the kernel module exists.
+    pub fn start(ns: &Netns, dir: &Path, userspace_only: bool) -> Result<Ovs, KernelError> {
         let ns = ns.try_clone().map_err(|e| KernelError::io("open vswitch", e))?;
         std::fs::create_dir_all(dir).map_err(|e| KernelError::io(format!("create {}", dir.display()), e))?;
-        let userspace = !kernel_datapath_present();
+        let userspace = userspace_only || !kernel_datapath_present();
         let probe = run(&ns, dir, "probe Open vSwitch", "ovs-vsctl", &["--timeout=2", "show"])?;
         if probe.status.success() {
             let _ = run(&ns, dir, "stop stale Open vSwitch", OVS_CTL, &["stop"]);

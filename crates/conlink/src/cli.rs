@@ -85,7 +85,7 @@ pub struct Cli {
     pub netns: String,
 
     /// Control socket of the daemon (served by the daemon, used by status/netem/link)
-    /// [default: /run/conlink/NETNS.sock, NETNS from --netns].
+    /// [default: /run/conlink/NETNS.sock, NETNS from --netns; rootless: under $XDG_RUNTIME_DIR/conlink].
     #[arg(global = true, long, value_name = "PATH", env = "CONLINK_CONTROL_SOCKET")]
     pub control_socket: Option<PathBuf>,
 
@@ -293,7 +293,7 @@ mod tests {
         assert!(matches!(cli.command, Some(Command::Status { check: true, json: false })));
         let cli = parse(&["graph", "--network-file", "a.yaml", "--netns", "lab"]).unwrap();
         assert_eq!(cli.network_file, [PathBuf::from("a.yaml")]);
-        assert_eq!(cli.control_socket(), PathBuf::from("/run/conlink/lab.sock"));
+        assert_eq!(cli.control_socket(), crate::runtime_dir::runtime_dir().join("lab.sock"));
     }
 
     #[test]

@@ -7,9 +7,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-/// One socket per conlink namespace name, so several conlinks on one host never collide.
+/// One socket per conlink namespace name, so several conlinks on one host never collide;
+/// in the runtime directory (/run/conlink, or $XDG_RUNTIME_DIR/conlink rootless).
 pub fn default_socket(netns: &str) -> std::path::PathBuf {
-    std::path::PathBuf::from(format!("/run/conlink/{netns}.sock"))
+    crate::runtime_dir::runtime_dir().join(format!("{netns}.sock"))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -7,4 +7,5 @@ pub mod engine;
 pub mod graph;
 pub mod plan;
 pub mod prestart;
+pub mod runtime_dir;
 pub mod swarm;

@@ -11,6 +11,8 @@ use tracing_subscriber::EnvFilter;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
+    // Before any named namespace is used: rootless, they live under $XDG_RUNTIME_DIR.
+    let _ = conlink_kernel::set_netns_run_dir(conlink::runtime_dir::netns_dir());
 
     let socket = cli.control_socket();
     match &cli.command {

@@ -264,22 +264,22 @@ fn test3_podman_containers_started_by_hand() {
         "docker must not be used (its socket does not exist):\n{log}"
     );
 
-    assert!(n1.addr("eth0").contains("192.0.2.1/24"), "{}", n1.addr("eth0"));
-    assert!(n2.addr("eth0").contains("192.0.2.2/24"), "{}", n2.addr("eth0"));
-    n1.ping("192.0.2.2");
-    n2.ping("192.0.2.1");
+    assert!(n1.addr("ext-intf").contains("10.0.1.1/16"), "{}", n1.addr("ext-intf"));
+    assert!(n2.addr("ext-intf").contains("10.0.1.2/16"), "{}", n2.addr("ext-intf"));
+    n1.ping("10.0.1.2");
+    n2.ping("10.0.1.1");
 
     // Restart of node 2: its links go with the die event and come back with the start.
     let t1 = Instant::now();
     n2.ok(&["stop", "-t", "0", &n2.name]);
     wait_log_count(&mut conlink, "container died, links removed", 1);
     n2.ok(&["start", &n2.name]);
-    n2.wait_addr("eth0", "192.0.2.2/24");
-    n1.ping("192.0.2.2");
+    n2.wait_addr("ext-intf", "10.0.1.2/16");
+    n1.ping("10.0.1.2");
     say(&format!("test3 (podman): node 2 stop/start reconnected in {:?}", t1.elapsed()));
 
     stop_conlink(&mut conlink, &netns);
-    assert_eq!(n1.addr("eth0"), "", "node 1 still has eth0 after conlink exited");
+    assert_eq!(n1.addr("ext-intf"), "", "node 1 still has ext-intf after conlink exited");
 }
 
 #[test]
@@ -303,20 +303,20 @@ fn test3_docker_and_podman_containers_on_one_bridge() {
         "conlink must listen to both engines:\n{log}"
     );
 
-    assert!(d.addr("eth0").contains("192.0.2.1/24"), "{}", d.addr("eth0"));
-    assert!(p.addr("eth0").contains("192.0.2.2/24"), "{}", p.addr("eth0"));
-    d.ping("192.0.2.2");
-    p.ping("192.0.2.1");
+    assert!(d.addr("ext-intf").contains("10.0.1.1/16"), "{}", d.addr("ext-intf"));
+    assert!(p.addr("ext-intf").contains("10.0.1.2/16"), "{}", p.addr("ext-intf"));
+    d.ping("10.0.1.2");
+    p.ping("10.0.1.1");
 
     // Each engine's events reach conlink: restart the podman one, then the docker one.
     p.ok(&["stop", "-t", "0", &p.name]);
     wait_log_count(&mut conlink, "container died, links removed", 1);
     p.ok(&["start", &p.name]);
-    p.wait_addr("eth0", "192.0.2.2/24");
+    p.wait_addr("ext-intf", "10.0.1.2/16");
     d.ok(&["restart", "-t", "0", &d.name]);
-    d.wait_addr("eth0", "192.0.2.1/24");
-    d.ping("192.0.2.2");
-    p.ping("192.0.2.1");
+    d.wait_addr("ext-intf", "10.0.1.1/16");
+    d.ping("10.0.1.2");
+    p.ping("10.0.1.1");
 
     stop_conlink(&mut conlink, &netns);
 }

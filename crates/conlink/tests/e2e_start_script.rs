@@ -92,7 +92,7 @@ fn docs_example_test3_with_docker() {
         std::thread::sleep(Duration::from_millis(200));
     };
     assert!(output.contains("adding connectivity to outer docker"), "-v shows the settings:\n{output}");
-    let ping = docker(&["exec", &n1, "ping", "-c1", "-W2", "192.0.2.2"]);
+    let ping = docker(&["exec", &n1, "ping", "-c1", "-W2", "10.0.1.2"]);
     assert!(ping.status.success(), "{n1} cannot ping {n2}: {}", String::from_utf8_lossy(&ping.stdout));
     say(&format!("conlink-start.sh: {net} linked {n1} and {n2} in {:?}", start.elapsed()));
 
@@ -101,7 +101,7 @@ fn docs_example_test3_with_docker() {
     assert!(docker(&["stop", "-t", "10", &net]).status.success());
     let status = cleanup.script.as_mut().unwrap().wait().unwrap();
     let _ = std::fs::remove_file(&log);
-    let link = docker(&["exec", &n1, "ip", "link", "show", "eth0"]);
-    assert!(!link.status.success(), "eth0 still in {n1} after conlink stopped");
+    let link = docker(&["exec", &n1, "ip", "link", "show", "ext-intf"]);
+    assert!(!link.status.success(), "ext-intf still in {n1} after conlink stopped");
     say(&format!("conlink-start.sh exited with {status} after the container stopped"));
 }

@@ -4,7 +4,6 @@
 //! signal and start-up failure alike).
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use anyhow::{bail, Context as _, Result};
 use conlink_config::{BridgeMode, NetworkConfig};
@@ -242,7 +241,13 @@ async fn open_host_namespace(cfg: &NetworkConfig, spec: Option<&str>) -> Result<
         return Ok(None);
     };
     let path = host_netns_path(spec);
-    let ns = Netns::from_path(&path).with_context(|| {
+    let opened = Netns::from_path(&path);
+    if crate::runtime_dir::Identity::current().rootless() {
+        if let Some(why) = super::rootless::host_parent_refusal(i, &cfg.links[i], &path, &opened) {
+            bail!(why);
+        }
+    }
+    let ns = opened.with_context(|| {
         format!(
             "cannot open the host network namespace {} needed by link /links/{i} ({}); name another with --host-netns NETNS|PID",
             path.display(),
@@ -258,10 +263,14 @@ fn start_ovs(cfg: &NetworkConfig, ns: &Netns, label: &str) -> Result<Option<Ovs>
     let Some(first) = cfg.bridges.values().find(|b| b.mode == BridgeMode::Ovs) else {
         return Ok(None);
     };
-    let dir = PathBuf::from(format!("/run/conlink/ovs-{label}"));
-    let ovs = Ovs::start(ns, &dir)
+    let dir = crate::runtime_dir::runtime_dir().join(format!("ovs-{label}"));
+    let rootless = crate::runtime_dir::Identity::current().rootless();
+    if rootless && conlink_kernel::kernel_datapath_present() {
+        info!("{}", super::rootless::ovs_kernel_datapath_note(&first.name));
+    }
+    let ovs = Ovs::start(ns, &dir, rootless)
         .with_context(|| format!("bridge {} (mode ovs) needs Open vSwitch", first.name))?;
-    if ovs.userspace {
+    if ovs.userspace && !rootless {
         warn!("the openvswitch kernel module is missing: ovs bridges use OVS's userspace datapath (datapath_type=netdev)");
         if !std::path::Path::new("/dev/net/tun").exists() {
             let _ = ovs.stop();

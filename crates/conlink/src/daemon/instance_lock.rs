@@ -1,6 +1,6 @@
 //! One conlink per namespace: an exclusive lock on `/run/conlink/LABEL.lock`
-//! (`$XDG_RUNTIME_DIR/conlink/` when not root), taken before anything is touched and
-//! held until the process exits. The file holds the PID of the holder, for the message
+//! (`$XDG_RUNTIME_DIR/conlink/` rootless, see `runtime_dir`), taken before anything
+//! is touched and held until the process exits. The file holds the PID of the holder, for the message
 //! a second conlink prints. The file itself stays: removing a lock file races with
 //! the next one to open it.
 
@@ -30,15 +30,10 @@ pub struct InstanceLock {
     pub path: PathBuf,
 }
 
-/// Where lock files live: /run/conlink as root, else under $XDG_RUNTIME_DIR.
+/// Where lock files live: conlink's runtime directory (/run/conlink as root of the
+/// host, else under $XDG_RUNTIME_DIR; one rule, in `runtime_dir`).
 pub fn lock_dir() -> PathBuf {
-    if unsafe { libc::geteuid() } == 0 {
-        return PathBuf::from("/run/conlink");
-    }
-    match std::env::var_os("XDG_RUNTIME_DIR") {
-        Some(d) if !d.is_empty() => PathBuf::from(d).join("conlink"),
-        _ => PathBuf::from(format!("/tmp/conlink-{}", unsafe { libc::geteuid() })),
-    }
+    crate::runtime_dir::runtime_dir()
 }
 
 /// The lock for `label` (an already validated namespace label) in `dir`.

@@ -31,6 +31,7 @@ mod namespace;
 mod nodes;
 mod ownership;
 mod prestart;
+mod rootless;
 mod state;
 mod tracker;
 

@@ -8,6 +8,9 @@
 //! - Otherwise it uses `/run/netns/NAME` (`--netns`), never the host namespace itself:
 //!   dockerd's FORWARD DROP policy and bridge-nf-call-iptables would drop bridged frames there.
 //!
+//! (`/run/netns` is root's; rootless it is `$XDG_RUNTIME_DIR/conlink/netns`, see
+//! `runtime_dir`.)
+//!
 //! conlink removes a namespace at exit only when it made it (this run, or an earlier
 //! one killed before its cleanup: marked on the namespace's `lo`, see `ownership`).
 //! A namespace that existed before is used and kept.
@@ -16,7 +19,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
-use conlink_kernel::{Netns, Nl, NETNS_RUN_DIR};
+use conlink_kernel::{netns_run_dir, Netns, Nl};
 use tracing::{info, warn};
 
 use super::ownership::{is_marked, mark, Made};
@@ -94,7 +97,7 @@ fn inode_of(path: &Path) -> std::io::Result<u64> {
 
 /// The `/run/netns` name of the namespace with this inode, if it has one.
 fn named_netns_with_inode(inode: u64) -> Option<String> {
-    std::fs::read_dir(NETNS_RUN_DIR).ok()?.flatten().find_map(|e| {
+    std::fs::read_dir(netns_run_dir()).ok()?.flatten().find_map(|e| {
         let name = e.file_name().into_string().ok()?;
         (inode_of(&e.path()).ok()? == inode && check_netns_name(&name).is_ok()).then_some(name)
     })
@@ -123,7 +126,7 @@ impl BridgeNamespace {
             }
             Placement::Named { name } => name,
         };
-        let path = Path::new(NETNS_RUN_DIR).join(name);
+        let path = netns_run_dir().join(name);
         let made = if path.exists() {
             None
         } else {

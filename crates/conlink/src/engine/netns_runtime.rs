@@ -163,8 +163,8 @@ async fn create_node(
         let lo = Nl::connect(&old).await?.link_by_name("lo").await?;
         if let Err(why) = may_replace(lo.and_then(|l| l.alias).as_deref()) {
             anyhow::bail!(
-                "network namespace /run/netns/{} exists and {why}; it is left alone: remove it or rename the node",
-                node.name
+                "network namespace {} exists and {why}; it is left alone: remove it or rename the node",
+                conlink_kernel::netns_run_dir().join(&node.name).display()
             );
         }
         warn!(node = %node.name, "replacing network namespace left by an earlier run");
