@@ -3,8 +3,8 @@
 //! hand, `./conlink-start.sh -v --mode podman --host-mode podman …` in the user's
 //! checkout, node 1 pinging node 2 over ext-intf — with conlink in the user's rootless
 //! Podman (its user namespace) and its state under the user's $XDG_RUNTIME_DIR. Then
-//! what cannot work rootless: a macvlan link on a host interface is refused, naming
-//! the link and the reason.
+//! bridge mode ovs (userspace datapath), and what cannot work rootless: a macvlan link
+//! on a host interface is refused, naming the link and the reason.
 //!
 //! Needs root (to create the user), dockerd with the images conlink:latest and
 //! alpine:latest (scripts/test-env.sh up, scripts/build-image.sh); it installs uidmap
@@ -210,6 +210,20 @@ fn test3_with_rootless_podman_as_the_docs_give_it() {
     assert!(stopped.contains("removing links and bridges"), "conlink did not clean up on Ctrl-C:\n{stopped}");
     let t_total = t0.elapsed();
 
+    // Bridge mode ovs works rootless on OVS's userspace datapath.
+    let ovs_log = user.runtime_dir.join("ovs.log");
+    let mut ovs = user.spawn(
+        "conlink",
+        "./conlink-start.sh --mode podman --host-mode podman --default-bridge-mode ovs --network-file examples/test3-network.yaml -- --name ZZZ_network --rm -e NODE_NAME_1=ZZZ_node_1 -e NODE_NAME_2=ZZZ_node_2",
+        &ovs_log,
+    );
+    let ovs_out = wait_for(&ovs_log, "All links connected", &mut ovs);
+    assert!(ovs_out.contains("bridge ready (ovs) bridge=s1 userspace=true"), "{ovs_out}");
+    let ping = user.sh("conlink", "podman exec ZZZ_node_1 ping -c1 -W2 10.0.1.2");
+    assert!(ping.status.success(), "ping over the rootless ovs bridge: {}", text(&ping));
+    stop(&mut ovs, libc::SIGINT);
+    let t_ovs = t0.elapsed() - t_total;
+
     // What cannot work rootless: *vlan links on host interfaces. PID 1's namespace
     // (the default host namespace) cannot even be opened from the user namespace.
     let refused = user.sh(
@@ -226,7 +240,7 @@ fn test3_with_rootless_podman_as_the_docs_give_it() {
     say(&format!("rootless refusal: {}", first_error(&refused_text)));
 
     say(&format!(
-        "rootless test3: user set up in {t_user:?}, images loaded in {t_images:?}, start script to All links connected in {t_connected:?}, test3 done in {t_total:?}, with the refusal {:?}",
+        "rootless test3: user set up in {t_user:?}, images loaded in {t_images:?}, start script to All links connected in {t_connected:?}, test3 done in {t_total:?}, ovs mode in {t_ovs:?}, with the refusal {:?}",
         t0.elapsed()
     ));
 }

@@ -264,14 +264,18 @@ fn start_ovs(cfg: &NetworkConfig, ns: &Netns, label: &str) -> Result<Option<Ovs>
         return Ok(None);
     };
     let dir = crate::runtime_dir::runtime_dir().join(format!("ovs-{label}"));
+    // Rootless, the kernel datapath (the host root's) is not used even where it exists.
     let rootless = crate::runtime_dir::Identity::current().rootless();
-    if rootless && conlink_kernel::kernel_datapath_present() {
+    let forced_userspace = rootless && conlink_kernel::kernel_datapath_present();
+    if forced_userspace {
         info!("{}", super::rootless::ovs_kernel_datapath_note(&first.name));
     }
     let ovs = Ovs::start(ns, &dir, rootless)
         .with_context(|| format!("bridge {} (mode ovs) needs Open vSwitch", first.name))?;
-    if ovs.userspace && !rootless {
-        warn!("the openvswitch kernel module is missing: ovs bridges use OVS's userspace datapath (datapath_type=netdev)");
+    if ovs.userspace {
+        if !forced_userspace {
+            warn!("the openvswitch kernel module is missing: ovs bridges use OVS's userspace datapath (datapath_type=netdev)");
+        }
         if !std::path::Path::new("/dev/net/tun").exists() {
             let _ = ovs.stop();
             bail!(
