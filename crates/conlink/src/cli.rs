@@ -79,8 +79,9 @@ pub struct Cli {
     pub host_netns: Option<String>,
 
     /// When conlink runs on the host (not in a container), the named network namespace
-    /// (/run/netns/NAME) that holds its bridges; created if missing (and then removed on
-    /// exit), kept if it existed. Started inside another namespace, conlink uses that one.
+    /// (/run/netns/NAME; rootless: $XDG_RUNTIME_DIR/conlink/netns/NAME) that holds its
+    /// bridges; created if missing (and then removed on exit), kept if it existed.
+    /// Started inside another namespace, conlink uses that one.
     #[arg(global = true, long, value_name = "NAME", env = "CONLINK_NETNS", default_value = "conlink")]
     pub netns: String,
 
@@ -172,7 +173,7 @@ pub enum Command {
         /// Directory to write every page into.
         dir: Option<PathBuf>,
     },
-    /// Run a command inside a node of the netns runtime (/run/netns/NODE).
+    /// Run a command inside a node of the netns runtime (/run/netns/NODE; rootless: under $XDG_RUNTIME_DIR/conlink/netns).
     #[command(arg_required_else_help = true)]
     Exec {
         /// Node name.
