@@ -2,8 +2,8 @@
 //! that has links for a just-created container and have it build them, while the
 //! container's process still waits for `start`.
 //!
-//! Every daemon serves a control socket in one directory (`/run/conlink`); the
-//! wrapper asks each in turn. A daemon that is not up yet (compose starts conlink
+//! Every daemon serves a control socket in one directory (the runtime dir,
+//! `/run/conlink` as root of the host); the wrapper asks each in turn. A daemon that is not up yet (compose starts conlink
 //! and the workloads together; dockerd restarts them all at once) is waited for.
 
 use std::io::{BufRead, BufReader, Write};
@@ -14,8 +14,6 @@ use std::time::{Duration, Instant};
 use super::hint::Hint;
 use crate::control::{Reply, Request};
 
-/// Where daemons' control sockets live unless `CONLINK_SOCKET_DIR` says otherwise.
-pub const DEFAULT_SOCKET_DIR: &str = "/run/conlink";
 /// How long a container waits for a daemon to claim it unless `CONLINK_PRESTART_TIMEOUT` (seconds) says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 

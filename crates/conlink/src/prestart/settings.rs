@@ -4,7 +4,7 @@
 //!
 //! | variable | meaning | default |
 //! | --- | --- | --- |
-//! | `CONLINK_SOCKET_DIR` | where the daemons' control sockets are | `/run/conlink` |
+//! | `CONLINK_SOCKET_DIR` | where the daemons' control sockets are | the runtime dir: `/run/conlink` (rootless `$XDG_RUNTIME_DIR/conlink`) |
 //! | `CONLINK_PRESTART_TIMEOUT` | seconds to wait for a daemon to claim the container | 30 |
 //! | `CONLINK_PRESTART` | `required`: no start without links; `fallback`: start anyway when nobody claims it (conlink then adds the links after start, the event mode) | `required` |
 
@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::claim::{DEFAULT_SOCKET_DIR, DEFAULT_TIMEOUT};
+use super::claim::DEFAULT_TIMEOUT;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Unclaimed {
@@ -37,7 +37,7 @@ pub fn resolve(
 ) -> Result<Settings, String> {
     let get = |k: &str| container.get(k).cloned().or_else(|| own(k)).filter(|v| !v.is_empty());
     let socket_dir =
-        get("CONLINK_SOCKET_DIR").map(PathBuf::from).unwrap_or_else(|| DEFAULT_SOCKET_DIR.into());
+        get("CONLINK_SOCKET_DIR").map(PathBuf::from).unwrap_or_else(crate::runtime_dir::runtime_dir);
     let timeout = match get("CONLINK_PRESTART_TIMEOUT") {
         None => DEFAULT_TIMEOUT,
         Some(v) => Duration::from_secs(
