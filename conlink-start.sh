@@ -112,6 +112,16 @@ if [ -z "$network_given" ]; then
     fi
 fi
 
+if [ "$mode" = podman ] && [ "$(id -u)" != 0 ]; then
+    # Rootless: conlink's state (control socket, locks) in the user's runtime dir,
+    # shared with the host, so `conlink status` run there by the user reaches it.
+    [ -n "${XDG_RUNTIME_DIR:-}" ] || die "rootless podman needs XDG_RUNTIME_DIR (the user's runtime directory)"
+    state_dir=$XDG_RUNTIME_DIR/conlink
+    vecho "  - conlink state in $state_dir"
+    [ -n "$dry_run" ] || mkdir -p "$state_dir"
+    run_opts+=(-e "XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR" -v "$state_dir:$state_dir")
+fi
+
 if [ "$(id -u)" = 0 ]; then
     vecho "  - adding base capabilities"
     # SYS_PTRACE: entering the namespaces of containers run by other users.
