@@ -6,108 +6,22 @@
 //!   NAT in front of a web server; vlan (or its clear error)
 //! - test9: linux, patch and ovs (userspace datapath here) bridges, reconnect after stop/start
 //! - test10: port forwards through conlink's published ports, router between subnets
-//! - vxlan: one switch stretched between two conlink instances; geneve (or its error)
+//!   (tunnels between two conlinks: e2e_tunnels.rs)
 //!
 //! Every namespace, container and project is removed by Drop guards, pass or fail.
 
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use support::{connected_ms, docker_available, examples, say, unique, Compose, HostConlink};
+use support::host::{kernel_has_link_kind, lines_with, must, run, text, wait_for, NetnsGuard, TempDir};
+use support::{connected_ms, docker_available, examples, say, Compose, HostConlink};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
 // ---------------------------------------------------------------- helpers
-
-fn run(cmd: &mut Command) -> Output {
-    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
-}
-
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
-
-/// Runs a program, panicking with its output when it fails.
-fn must(prog: &str, args: &[&str]) -> String {
-    let out = run(Command::new(prog).args(args));
-    assert!(out.status.success(), "{prog} {args:?} failed: {}", text(&out));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Polls `f` until it returns Some, panicking with `what` (and the last value seen) on timeout.
-fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Result<T, String>) -> T {
-    let start = Instant::now();
-    loop {
-        match f() {
-            Ok(v) => return v,
-            Err(last) if start.elapsed() > timeout => panic!("{what}: not after {timeout:?}; last: {last}"),
-            Err(_) => std::thread::sleep(Duration::from_millis(250)),
-        }
-    }
-}
-
-/// A network namespace made with `ip netns add`, deleted on drop (also when conlink,
-/// which adopts an existing `--netns NAME`, already removed it).
-struct NetnsGuard(String);
-
-impl NetnsGuard {
-    fn new(prefix: &str) -> NetnsGuard {
-        let name = unique(prefix);
-        must("ip", &["netns", "add", &name]);
-        let g = NetnsGuard(name);
-        g.ip(&["link", "set", "lo", "up"]);
-        g
-    }
-
-    /// A name for a namespace conlink creates itself (`--netns NAME`); still removed on drop.
-    fn for_conlink(prefix: &str) -> NetnsGuard {
-        NetnsGuard(unique(prefix))
-    }
-
-    fn path(&self) -> PathBuf {
-        Path::new("/run/netns").join(&self.0)
-    }
-
-    /// `ip -n NS ARGS`, which must succeed.
-    fn ip(&self, args: &[&str]) -> String {
-        let mut full = vec!["-n", self.0.as_str()];
-        full.extend_from_slice(args);
-        must("ip", &full)
-    }
-
-    /// `ip netns exec NS PROG ARGS`, success or not.
-    fn exec(&self, prog: &str, args: &[&str]) -> Output {
-        run(Command::new("ip").args(["netns", "exec", &self.0, prog]).args(args))
-    }
-}
-
-impl Drop for NetnsGuard {
-    fn drop(&mut self) {
-        if self.path().exists() {
-            let _ = Command::new("ip").args(["netns", "del", &self.0]).stderr(Stdio::null()).status();
-        }
-    }
-}
-
-/// A directory under the temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(prefix: &str) -> TempDir {
-        let p = std::env::temp_dir().join(unique(prefix));
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A TCP port on 127.0.0.1 nobody listens on right now.
 fn free_port() -> u16 {
@@ -127,33 +41,6 @@ fn kernel_netem() -> Result<(), String> {
         let netem = conlink_kernel::Netem::parse("delay 40ms")?;
         nl.set_netem("lo", &netem).await.map_err(|e| e.to_string())
     })
-}
-
-/// Whether `ip link add ... type KIND ARGS` works (tried in a throwaway namespace).
-fn kernel_has_link_kind(kind: &str, args: &[&str]) -> bool {
-    let ns = NetnsGuard::new("kk");
-    ns.ip(&["link", "add", "kk0", "type", "veth", "peer", "name", "kk1"]);
-    let mut full = vec!["-n", ns.0.as_str(), "link", "add"];
-    if kind == "vlan" {
-        full.extend_from_slice(&["link", "kk0"]);
-    }
-    full.extend_from_slice(&["name", "kktest", "type", kind]);
-    full.extend_from_slice(args);
-    run(Command::new("ip").args(&full)).status.success()
-}
-
-/// Waits for conlink to exit by itself; returns its status and log.
-fn wait_exit(c: &mut HostConlink, timeout: Duration) -> (std::process::ExitStatus, String) {
-    let status = wait_for("conlink exits", timeout, || match c.child.try_wait() {
-        Ok(Some(s)) => Ok(s),
-        _ => Err(c.log()),
-    });
-    (status, c.log())
-}
-
-/// Lines of `log` containing every one of `needles`.
-fn lines_with<'a>(log: &'a str, needles: &[&str]) -> Vec<&'a str> {
-    log.lines().filter(|l| needles.iter().all(|n| l.contains(n))).collect()
 }
 
 /// `busybox wget -qO- URL` from the host (or a namespace), retried until it answers.
@@ -542,82 +429,6 @@ fn test10_port_forwards_through_conlink() {
     // The router joins the two subnets.
     c.ping("node1", 1, "10.0.2.2");
     c.ping("node2", 2, "10.0.1.1");
-}
-
-// ---------------------------------------------------------------- tunnels
-
-/// Two "hosts" (namespaces joined by a veth, 198.51.100.1 and .2), each with its own
-/// conlink (bridges in that namespace) and compose project with one node on s1.
-fn two_hosts_tunnel(tunnel: &str) {
-    let file = examples().join("vxlan-compose.yaml");
-    let ns_a = NetnsGuard::new("tna");
-    let ns_b = NetnsGuard::new("tnb");
-    ns_a.ip(&["link", "add", "ul0", "type", "veth", "peer", "name", "ul0", "netns", &ns_b.0]);
-    ns_a.ip(&["addr", "add", "198.51.100.1/24", "dev", "ul0"]);
-    ns_b.ip(&["addr", "add", "198.51.100.2/24", "dev", "ul0"]);
-    ns_a.ip(&["link", "set", "ul0", "up"]);
-    ns_b.ip(&["link", "set", "ul0", "up"]);
-
-    let mut hosts = Vec::new();
-    for (ns, remote, node_ip) in
-        [(&ns_a, "198.51.100.2", "192.0.2.1/24"), (&ns_b, "198.51.100.1", "192.0.2.2/24")]
-    {
-        let env = [("REMOTE", remote), ("NODE_IP", node_ip), ("TUNNEL", tunnel)];
-        let mut c = Compose::new("tun", &[&file]);
-        c.env.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        c.ok(&["up", "-d", "node"]);
-        let conlink = HostConlink::start(
-            &["--compose-file", file.to_str().unwrap(), "--compose-project", &c.project, "--netns", &ns.0],
-            &env,
-        );
-        hosts.push((c, conlink));
-    }
-    for (_, conlink) in hosts.iter_mut() {
-        let log = conlink.wait_log("All links connected", TIMEOUT);
-        assert!(log.contains(&format!("tunnel={tunnel}-42")), "no {tunnel}-42 tunnel logged:\n{log}");
-    }
-    let dev = format!("{tunnel}-42");
-    let link = ns_a.ip(&["-d", "link", "show", &dev]);
-    assert!(link.contains("master s1"), "{dev} is not on s1: {link}");
-    hosts[0].0.ping("node", 1, "192.0.2.2");
-    hosts[1].0.ping("node", 1, "192.0.2.1");
-    say(&format!("{tunnel}: node A (192.0.2.1) and node B (192.0.2.2) ping each other across the tunnel"));
-    for (_, conlink) in hosts.iter_mut() {
-        let status = conlink.stop();
-        assert!(status.success(), "conlink exit status {status}:\n{}", conlink.log());
-    }
-}
-
-#[test]
-fn vxlan_between_two_conlink_instances() {
-    if docker_available("vxlan_between_two_conlink_instances") {
-        two_hosts_tunnel("vxlan");
-    }
-}
-
-#[test]
-fn geneve_tunnel_or_its_clear_error() {
-    if !docker_available("geneve_tunnel_or_its_clear_error") {
-        return;
-    }
-    if kernel_has_link_kind("geneve", &["id", "42", "remote", "198.51.100.2"]) {
-        two_hosts_tunnel("geneve");
-        return;
-    }
-    say("geneve: this kernel lacks geneve: checking conlink refuses the tunnel with a clear error");
-    let file = examples().join("vxlan-compose.yaml");
-    let netns = NetnsGuard::for_conlink("clg");
-    let project = unique("tung");
-    let mut conlink = HostConlink::start(
-        &["--compose-file", file.to_str().unwrap(), "--compose-project", &project, "--netns", &netns.0],
-        &[("REMOTE", "198.51.100.2"), ("TUNNEL", "geneve")],
-    );
-    let (status, log) = wait_exit(&mut conlink, TIMEOUT);
-    assert!(!status.success(), "conlink started without geneve support:\n{log}");
-    let lines = lines_with(&log, &["kernel lacks geneve", "/tunnels/0"]);
-    assert!(!lines.is_empty(), "no clear geneve error naming /tunnels/0:\n{log}");
-    assert!(!netns.path().exists(), "conlink left its namespace behind after the error");
-    say(&format!("geneve: {}", lines[0].trim()));
 }
 
 #[test]

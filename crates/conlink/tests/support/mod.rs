@@ -1,6 +1,8 @@
 //! Helpers for end-to-end tests against a real dockerd and real `docker compose`.
 #![allow(dead_code)]
 
+pub mod host;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
