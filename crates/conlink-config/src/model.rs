@@ -243,6 +243,28 @@ pub struct Link {
 }
 
 impl Link {
+    /// A veth link of `target` named `dev` on `bridge`, every other setting unset
+    /// (what validation and enrichment start from; `..Link::veth(…)` fills the rest).
+    pub fn veth(target: Target, dev: &str, bridge: &str) -> Link {
+        Link {
+            link_type: LinkType::Veth,
+            target,
+            dev: dev.into(),
+            bridge: Some(bridge.into()),
+            outer_dev: None,
+            ip: vec![],
+            mac: None,
+            mtu: None,
+            route: vec![],
+            nat: None,
+            netem: None,
+            mode: None,
+            vlanid: None,
+            forward: vec![],
+            ethtool: vec![],
+        }
+    }
+
     /// What the kernel creates for a link with a host parent (`None` for
     /// veth and dummy), with `ip link`'s defaults for an unset mode.
     /// Validation guarantees a vlan has its vlanid.

@@ -70,25 +70,14 @@ fn mac_value(m: MacAddr) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{LinkType, Proto, Target};
+    use crate::model::{Proto, Target};
 
     fn link(ip: &str, mac: &str, port: u16) -> Link {
         Link {
-            link_type: LinkType::Veth,
-            target: Target::Service("s".into()),
-            dev: "eth0".into(),
-            bridge: Some("s1".into()),
-            outer_dev: None,
             ip: vec![ip.parse().unwrap()],
             mac: Some(mac.parse().unwrap()),
-            mtu: None,
-            route: vec![],
-            nat: None,
-            netem: None,
-            mode: None,
-            vlanid: None,
             forward: vec![Forward { conlink_port: port, container_port: 80, proto: Proto::Tcp }],
-            ethtool: vec![],
+            ..Link::veth(Target::Service("s".into()), "eth0", "s1")
         }
     }
 

@@ -46,34 +46,27 @@ impl Nl {
 
     /// Addresses on `dev` (including kernel-made IPv6 link-local ones).
     pub async fn addresses(&self, dev: &str) -> Result<Vec<IpNet>, KernelError> {
+        Ok(self.address_messages(dev).await?.iter().filter_map(address_of).collect())
+    }
+
+    /// The RTM_GETADDR dump of `dev`.
+    async fn address_messages(&self, dev: &str) -> Result<Vec<AddressMessage>, KernelError> {
         let op = format!("list addresses of {dev}");
         let index = self.index_of(dev).await.map_err(|e| rename_op(e, &op))?;
-        let msgs: Vec<AddressMessage> = self
-            .handle()
+        self.handle()
             .address()
             .get()
             .set_link_index_filter(index)
             .execute()
             .try_collect()
             .await
-            .map_err(|e| KernelError::from_rtnl(op, e))?;
-        Ok(msgs.iter().filter_map(address_of).collect())
+            .map_err(|e| KernelError::from_rtnl(op, e))
     }
 
     /// IPv6 addresses on `dev` still in duplicate address detection (IFA_F_TENTATIVE):
     /// the kernel drops packets from and to them, so they are not usable yet.
     pub async fn tentative_addresses(&self, dev: &str) -> Result<Vec<IpNet>, KernelError> {
-        let op = format!("list addresses of {dev}");
-        let index = self.index_of(dev).await.map_err(|e| rename_op(e, &op))?;
-        let msgs: Vec<AddressMessage> = self
-            .handle()
-            .address()
-            .get()
-            .set_link_index_filter(index)
-            .execute()
-            .try_collect()
-            .await
-            .map_err(|e| KernelError::from_rtnl(op, e))?;
+        let msgs = self.address_messages(dev).await?;
         Ok(msgs.iter().filter(|m| is_tentative(m)).filter_map(address_of).collect())
     }
 

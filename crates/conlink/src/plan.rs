@@ -163,21 +163,11 @@ mod tests {
 
     fn link(target: Target, dev: &str, ip: &str) -> Link {
         Link {
-            link_type: LinkType::Veth,
-            target,
-            dev: dev.into(),
-            bridge: Some("s1".into()),
-            outer_dev: None,
             ip: vec![ip.parse().unwrap()],
             mac: Some("00:0a:0b:0c:0d:01".parse().unwrap()),
             mtu: Some(4111),
-            route: vec![],
-            nat: None,
-            netem: None,
-            mode: None,
-            vlanid: None,
             forward: vec![Forward { conlink_port: 80, container_port: 80, proto: Proto::Tcp }],
-            ethtool: vec![],
+            ..Link::veth(target, dev, "s1")
         }
     }
 

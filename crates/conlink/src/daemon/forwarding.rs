@@ -185,7 +185,7 @@ impl Forwarding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use conlink_config::{Forward as CfgForward, Link, LinkType, Proto, Target};
+    use conlink_config::{Forward as CfgForward, Link, Proto, Target};
 
     #[test]
     fn a_port_held_by_another_container_clashes() {
@@ -212,25 +212,13 @@ mod tests {
 
     fn link(bridge: &str, ip: &[&str], forward: bool) -> Link {
         Link {
-            link_type: LinkType::Veth,
-            target: Target::Service("s".into()),
-            dev: "eth0".into(),
-            bridge: Some(bridge.into()),
-            outer_dev: None,
             ip: ip.iter().map(|s| net(s)).collect(),
-            mac: None,
-            mtu: None,
-            route: vec![],
-            nat: None,
-            netem: None,
-            mode: None,
-            vlanid: None,
             forward: if forward {
                 vec![CfgForward { proto: Proto::Tcp, conlink_port: 8080, container_port: 80 }]
             } else {
                 vec![]
             },
-            ethtool: vec![],
+            ..Link::veth(Target::Service("s".into()), "eth0", bridge)
         }
     }
 

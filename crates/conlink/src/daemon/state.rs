@@ -190,26 +190,10 @@ impl ControlBackend for State {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use conlink_config::{Link, LinkType};
+    use conlink_config::Link;
 
     fn link(target: Target) -> Link {
-        Link {
-            link_type: LinkType::Veth,
-            target,
-            dev: "eth0".into(),
-            bridge: Some("s1".into()),
-            outer_dev: None,
-            ip: vec![],
-            mac: None,
-            mtu: None,
-            route: vec![],
-            nat: None,
-            netem: None,
-            mode: None,
-            vlanid: None,
-            forward: vec![],
-            ethtool: vec![],
-        }
+        Link::veth(target, "eth0", "s1")
     }
 
     fn profiles(inactive: &[(&str, &[&str], Option<&str>)], active: &[&str]) -> Profiles {

@@ -245,26 +245,10 @@ impl Tracker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use conlink_config::{Link, LinkType};
+    use conlink_config::Link;
 
     fn cfg(n: usize) -> NetworkConfig {
-        let link = Link {
-            link_type: LinkType::Veth,
-            target: Target::Service("s".into()),
-            dev: "eth0".into(),
-            bridge: Some("b".into()),
-            outer_dev: None,
-            ip: vec![],
-            mac: None,
-            mtu: None,
-            route: vec![],
-            nat: None,
-            netem: None,
-            mode: None,
-            vlanid: None,
-            forward: vec![],
-            ethtool: vec![],
-        };
+        let link = Link::veth(Target::Service("s".into()), "eth0", "b");
         NetworkConfig { links: vec![link; n], ..Default::default() }
     }
 

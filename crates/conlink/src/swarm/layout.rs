@@ -96,26 +96,10 @@ pub fn check_device_names(bridges: &[String]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use conlink_config::{Bridge, Link, LinkType};
+    use conlink_config::{Bridge, Link};
 
     fn link(target: Target, bridge: &str, mtu: Option<u32>) -> Link {
-        Link {
-            link_type: LinkType::Veth,
-            target,
-            dev: "eth0".into(),
-            bridge: Some(bridge.into()),
-            outer_dev: None,
-            ip: vec![],
-            mac: None,
-            mtu,
-            route: vec![],
-            nat: None,
-            netem: None,
-            mode: None,
-            vlanid: None,
-            forward: vec![],
-            ethtool: vec![],
-        }
+        Link { mtu, ..Link::veth(target, "eth0", bridge) }
     }
 
     fn cfg() -> NetworkConfig {
