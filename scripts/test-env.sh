@@ -21,7 +21,7 @@ PID_FILE=$STATE_DIR/started-by-test-env.pid
 LOCK=$STATE_DIR/test-env.flock
 COMPOSE_VENV=/opt/compose-venv
 PLUGIN_DIR=/usr/local/lib/docker/cli-plugins
-PACKAGES=(docker.io busybox-static iproute2 iputils-ping nftables ethtool python3-venv openvswitch-switch)
+PACKAGES=(docker.io busybox-static iproute2 iputils-ping nftables ethtool python3-venv openvswitch-switch socat)
 READY_TIMEOUT=${READY_TIMEOUT:-60}
 # Podman: our own containers.conf (via CONTAINERS_CONF, honoured by the CLI and
 # by `podman system service`), so /etc is left alone.
