@@ -7,14 +7,25 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-/// Merges duplicate links in `doc["links"]`. Returns, for each resulting
-/// link, the indices of the original entries merged into it (for messages).
-pub fn merge_links(doc: &mut Value) -> Vec<Vec<usize>> {
+/// What link merging did, for messages about the merged document.
+#[derive(Debug, Default, PartialEq)]
+pub struct LinkMerge {
+    /// For each resulting link, the indices of the original entries merged into it.
+    pub groups: Vec<Vec<usize>>,
+    /// The keys each original entry of a merged group (two or more entries) set, by
+    /// index. Entries that were not merged are absent: a copy of every link only to
+    /// answer "who set this key" would double the document in memory.
+    pub keys: HashMap<usize, Vec<String>>,
+}
+
+/// Merges duplicate links in `doc["links"]`.
+pub fn merge_links(doc: &mut Value) -> LinkMerge {
     let Some(links) = doc.get_mut("links").and_then(Value::as_array_mut) else {
-        return Vec::new();
+        return LinkMerge::default();
     };
     let mut merged: Vec<Value> = Vec::new();
-    let mut origin = Vec::new();
+    let mut origin: Vec<Vec<usize>> = Vec::new();
+    let mut keys: HashMap<usize, Vec<String>> = HashMap::new();
     // Key → position in `merged`: a map, so 100k links stay linear.
     let mut seen: HashMap<LinkKey, usize> = HashMap::new();
     for (i, l) in std::mem::take(links).into_iter().enumerate() {
@@ -31,6 +42,11 @@ pub fn merge_links(doc: &mut Value) -> Vec<Vec<usize>> {
         match key.as_ref().and_then(|k| seen.get(k)).copied() {
             Some(pos) => {
                 let existing = merged[pos].as_object_mut().expect("keyed entries are objects");
+                if let [first] = origin[pos][..] {
+                    // Not merged into yet: it holds exactly the first entry's keys.
+                    keys.insert(first, existing.keys().cloned().collect());
+                }
+                keys.insert(i, obj.keys().cloned().collect());
                 for (k, v) in obj {
                     existing.insert(k, v);
                 }
@@ -46,7 +62,7 @@ pub fn merge_links(doc: &mut Value) -> Vec<Vec<usize>> {
         }
     }
     *links = merged;
-    origin
+    LinkMerge { groups: origin, keys }
 }
 
 /// (target kind, target name, dev).
@@ -73,7 +89,13 @@ mod tests {
             {"service": "b", "bridge": "s1"},
             {"service": "a", "dev": "eth0", "ip": "10.0.0.9/24", "mtu": 1500}
         ]});
-        assert_eq!(merge_links(&mut doc), [vec![0, 2], vec![1]]);
+        let m = merge_links(&mut doc);
+        assert_eq!(m.groups, [vec![0, 2], vec![1]]);
+        // The keys of the merged entries only, each as that entry wrote them.
+        let keys = |i: usize| m.keys.get(&i).map(|k| k.join(","));
+        assert_eq!(keys(0).as_deref(), Some("service,bridge,ip"));
+        assert_eq!(keys(2).as_deref(), Some("service,dev,ip,mtu"));
+        assert_eq!(keys(1), None);
         assert_eq!(
             doc["links"],
             json!([
@@ -84,26 +106,40 @@ mod tests {
     }
 
     #[test]
+    fn three_entries_of_one_link_each_keep_their_own_keys() {
+        let mut doc = json!({"links": [
+            {"service": "a", "mtu": 1500},
+            {"service": "a", "ip": "10.0.0.1/24"},
+            {"service": "a", "mac": "02:00:00:00:00:01"}
+        ]});
+        let m = merge_links(&mut doc);
+        assert_eq!(m.groups, [vec![0, 1, 2]]);
+        assert_eq!(m.keys[&0], ["service", "mtu"]);
+        assert_eq!(m.keys[&1], ["service", "ip"]);
+        assert_eq!(m.keys[&2], ["service", "mac"]);
+    }
+
+    #[test]
     fn different_dev_or_target_kind_stay_apart() {
         let mut doc = json!({"links": [
             {"service": "a", "bridge": "s1"},
             {"service": "a", "dev": "eth1", "bridge": "s2"},
             {"container": "a", "bridge": "s3"}
         ]});
-        assert_eq!(merge_links(&mut doc), [vec![0], vec![1], vec![2]]);
+        assert_eq!(merge_links(&mut doc).groups, [vec![0], vec![1], vec![2]]);
         assert_eq!(doc["links"].as_array().unwrap().len(), 3);
     }
 
     #[test]
     fn links_without_target_are_not_merged() {
         let mut doc = json!({"links": [{"bridge": "s1"}, {"bridge": "s1"}, 5]});
-        assert_eq!(merge_links(&mut doc), [vec![0], vec![1], vec![2]]);
+        assert_eq!(merge_links(&mut doc).groups, [vec![0], vec![1], vec![2]]);
         assert_eq!(doc["links"][2], 5);
     }
 
     #[test]
     fn no_links_is_fine() {
         let mut doc = json!({});
-        assert!(merge_links(&mut doc).is_empty());
+        assert_eq!(merge_links(&mut doc), LinkMerge::default());
     }
 }

@@ -212,9 +212,8 @@ fn finish(
     }
     report.files = expanded.files.clone();
     let Merged { mut doc, provenance, scales } = merge_fragments(expanded, issues)?;
-    let original_links = doc.get("links").cloned().unwrap_or(Value::Null);
-    let groups = merge_links(&mut doc);
-    let loc = Locator { groups, original_links, provenance };
+    let merge = merge_links(&mut doc);
+    let loc = Locator { merge, provenance };
     let issues = validate_doc(&schema, &doc, opts.default_bridge_mode, &opts.dist_dirs)
         .into_iter()
         .map(|i| loc.locate(i))

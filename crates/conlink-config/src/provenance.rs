@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::error::ConfigIssue;
+use crate::links::LinkMerge;
 
 /// For each top-level list (`links`, `bridges`, …) of the merged document,
 /// the origin of each entry, in merge order (lists concatenate).
@@ -62,10 +63,8 @@ fn unescape(seg: &str) -> String {
 /// Maps issues on the merged, link-merged document back to what the user
 /// wrote: the index in the concatenated list, and the file/service.
 pub struct Locator {
-    /// For each merged link, the indexes of the entries merged into it.
-    pub groups: Vec<Vec<usize>>,
-    /// The concatenated link list before link merging.
-    pub original_links: Value,
+    /// What link merging did: groups of original indexes, and the keys of merged entries.
+    pub merge: LinkMerge,
     pub provenance: Provenance,
 }
 
@@ -98,12 +97,13 @@ impl Locator {
     fn remap_link(&self, path: &str) -> Option<(String, Option<String>)> {
         let rest = path.strip_prefix("/links/")?;
         let (idx, tail) = rest.split_once('/').unwrap_or((rest, ""));
-        let group = idx.parse::<usize>().ok().and_then(|n| self.groups.get(n))?;
+        let group = idx.parse::<usize>().ok().and_then(|n| self.merge.groups.get(n))?;
         let key = unescape(tail.split('/').next().unwrap_or(""));
+        // A group of one has no recorded keys: its only entry is the answer anyway.
         let setter = group
             .iter()
             .rev()
-            .find(|&&o| !key.is_empty() && self.original_links.get(o).and_then(|l| l.get(&key)).is_some());
+            .find(|&&o| !key.is_empty() && self.merge.keys.get(&o).is_some_and(|ks| ks.contains(&key)));
         let orig = setter.copied().unwrap_or(group[0]);
         let path = if tail.is_empty() { format!("/links/{orig}") } else { format!("/links/{orig}/{tail}") };
         let merged_from = (group.len() > 1)
@@ -115,6 +115,7 @@ impl Locator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::links::merge_links;
     use serde_json::json;
 
     fn prov() -> Provenance {
@@ -153,11 +154,9 @@ mod tests {
 
     #[test]
     fn merged_links_point_at_the_setter_with_source() {
-        let loc = Locator {
-            groups: vec![vec![0, 2], vec![1]],
-            original_links: json!([{"service": "a", "mtu": 1}, {"service": "b"}, {"service": "a", "ip": "x"}]),
-            provenance: prov(),
-        };
+        let mut doc =
+            json!({"links": [{"service": "a", "mtu": 1}, {"service": "b"}, {"service": "a", "ip": "x"}]});
+        let loc = Locator { merge: merge_links(&mut doc), provenance: prov() };
         let i = loc.locate(ConfigIssue::new("/links/0/ip", "bad"));
         assert_eq!(i.path, "/links/2/ip");
         assert_eq!(i.source.as_deref(), Some("net.yaml: links[0].ip"));
