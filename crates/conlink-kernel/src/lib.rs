@@ -42,7 +42,7 @@ pub use mesh_vxlan::{create_mesh_device, MeshDevice};
 pub use nat::{apply_forwards, apply_static_nat, Forward, Proto, StaticNat};
 pub use netns::{run_dir as netns_run_dir, set_run_dir as set_netns_run_dir};
 pub use netns::{Netns, NETNS_RUN_DIR};
-pub use nl::Nl;
+pub use nl::{Nl, NlSocket};
 pub use ovs::{kernel_datapath_present, Ovs};
 pub use route::RouteInfo;
 pub use sysctl::{sysctl_get_in, sysctl_in};

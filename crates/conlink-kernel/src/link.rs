@@ -147,6 +147,15 @@ impl Nl {
             .await
     }
 
+    /// Sets the alias and brings `dev` up, in one request.
+    pub async fn set_alias_and_up(&self, dev: &str, alias: &str) -> Result<(), KernelError> {
+        let op = format!("set alias of {dev} and bring it up");
+        self.set_by_name(op, dev, |b| {
+            b.append_extra_attribute(LinkAttribute::IfAlias(alias.to_string())).up()
+        })
+        .await
+    }
+
     /// Rename `dev` (the kernel requires the link to be down for this).
     pub async fn set_name(&self, dev: &str, new: &str) -> Result<(), KernelError> {
         let op = format!("rename {dev} to {new}");

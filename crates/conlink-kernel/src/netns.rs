@@ -67,13 +67,17 @@ impl Netns {
     /// Like `ip netns add NAME`: a new namespace bind-mounted on
     /// /run/netns/NAME. Fails with AlreadyExists if the name is taken.
     pub fn create_named(name: &str) -> io::Result<Netns> {
-        Netns::create_named_with(name, || Ok(()))
+        Netns::create_named_with(name, || Ok(())).map(|(ns, ())| ns)
     }
 
     /// `create_named`, running `setup` inside the new namespace on the thread that
-    /// created it (e.g. sysctl defaults, see `ipv6::no_ipv6_on_new_links_here`):
-    /// no second thread has to enter it. If `setup` fails nothing is left behind.
-    pub fn create_named_with(name: &str, setup: impl FnOnce() -> io::Result<()> + Send) -> io::Result<Netns> {
+    /// created it (e.g. sysctl defaults, see `ipv6::no_ipv6_on_new_links_here`, or
+    /// opening its netlink socket): no second thread has to enter it. Returns what
+    /// `setup` returned. If `setup` fails nothing is left behind.
+    pub fn create_named_with<R: Send>(
+        name: &str,
+        setup: impl FnOnce() -> io::Result<R> + Send,
+    ) -> io::Result<(Netns, R)> {
         let path = named_path(name)?;
         prepare_run_dir()?;
         // O_EXCL: two creators of one name must not share a namespace.
@@ -83,20 +87,23 @@ impl Netns {
             .open(&path)
             .map_err(|e| io::Error::new(e.kind(), format!("create {}: {e}", path.display())))?;
         let bound = in_fresh_netns(|| {
-            setup()?;
+            let made = setup()?;
             mount(Some("/proc/thread-self/ns/net"), &path, None::<&str>, MsFlags::MS_BIND, None::<&str>)
                 .map_err(|e| {
                     io::Error::new(
                         io::Error::from(e).kind(),
                         format!("bind-mount netns on {}: {e}", path.display()),
                     )
-                })
+                })?;
+            Ok(made)
         });
-        if let Err(e) = bound {
-            let _ = fs::remove_file(&path);
-            return Err(e);
+        match bound {
+            Ok(made) => Ok((Netns::from_path(&path)?, made)),
+            Err(e) => {
+                let _ = fs::remove_file(&path);
+                Err(e)
+            }
         }
-        Netns::from_path(&path)
     }
 
     /// Like `ip netns del NAME`: detach the bind mount and remove the file.

@@ -18,6 +18,24 @@ use crate::error::KernelError;
 use crate::in_netns::run_in_netns;
 use crate::netns::Netns;
 
+/// An rtnetlink socket not yet handed to tokio: it talks to the namespace of the
+/// thread that opened it, wherever it is used later.
+#[derive(Debug)]
+pub struct NlSocket(Socket);
+
+impl NlSocket {
+    /// Opens one in the calling thread's namespace (no runtime needed).
+    pub fn open_here() -> std::io::Result<NlSocket> {
+        let socket = Socket::new(NETLINK_ROUTE)?;
+        // Extended acks carry the kernel's reason ("mtu greater than
+        // device maximum"); cap_ack keeps error replies short. Both are
+        // best effort: old kernels lack them and errors still work.
+        let _ = socket.set_ext_ack(true);
+        let _ = socket.set_cap_ack(true);
+        Ok(NlSocket(socket))
+    }
+}
+
 /// A netlink connection bound to one namespace. Cheap to clone; clones share
 /// the socket, so keep one per namespace and reuse it.
 #[derive(Clone, Debug)]
@@ -32,17 +50,17 @@ pub struct Nl {
 impl Nl {
     /// Open a connection into `ns`. Must be called within a tokio runtime.
     pub async fn connect(ns: &Netns) -> Result<Nl, KernelError> {
+        let socket = run_in_netns(ns.as_fd(), NlSocket::open_here)
+            .map_err(|e| KernelError::io("open netlink socket", e))?;
+        Nl::from_socket(socket, ns)
+    }
+
+    /// A connection over a socket opened earlier in `ns` (e.g. on the thread that
+    /// created the namespace: no second thread has to enter it). Must be called
+    /// within a tokio runtime.
+    pub fn from_socket(socket: NlSocket, ns: &Netns) -> Result<Nl, KernelError> {
         let op = "open netlink socket";
-        let socket = run_in_netns(ns.as_fd(), || {
-            let socket = Socket::new(NETLINK_ROUTE)?;
-            // Extended acks carry the kernel's reason ("mtu greater than
-            // device maximum"); cap_ack keeps error replies short. Both are
-            // best effort: old kernels lack them and errors still work.
-            let _ = socket.set_ext_ack(true);
-            let _ = socket.set_cap_ack(true);
-            Ok(socket)
-        })
-        .map_err(|e| KernelError::io(op, e))?;
+        let socket = socket.0;
         let ioctl_fd = socket.as_fd().try_clone_to_owned().map_err(|e| KernelError::io(op, e))?;
         // SAFETY: the fd comes straight from a Socket we own and give up here.
         let socket = unsafe { TokioSocket::from_raw_fd(socket.into_raw_fd()) };

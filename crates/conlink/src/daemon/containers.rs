@@ -135,7 +135,7 @@ pub async fn connect_and_record(
             let owned_elsewhere = |outer: &str| state.tracker().outer_owned_by_other(id, outer);
             let side = BridgeSide {
                 nl: &state.infra.nl,
-                bridge_index: &state.infra.bridge_index,
+                linux_bridges: &state.infra.linux_bridges,
                 host: state.infra.host_nl.as_ref(),
                 ovs: state.infra.ovs.as_ref(),
                 owned_elsewhere: &owned_elsewhere,

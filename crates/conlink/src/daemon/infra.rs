@@ -25,6 +25,18 @@ pub struct InfraOptions<'a> {
     pub host_netns: Option<&'a str>,
 }
 
+/// A linux bridge as the links see it.
+#[derive(Debug, Clone, Copy)]
+pub struct LinuxBridge {
+    pub index: u32,
+    /// The MAC every outer veth end on it gets: the bridge's own. A port's MAC only
+    /// matters for frames the port itself sends (none: outer ends run no IPv6 and
+    /// carry no address), and the kernel keeps one local FDB entry per distinct
+    /// port MAC, which it walks on every port added and removed (a per-port cost
+    /// that grew with the bridge). The kernel allows ports sharing a MAC.
+    pub port_mac: Option<[u8; 6]>,
+}
+
 /// Everything conlink built outside the containers.
 pub struct Infrastructure {
     pub namespace: BridgeNamespace,
@@ -35,8 +47,8 @@ pub struct Infrastructure {
     /// Linux bridges (kernel devices) conlink made (this run, or marked by an earlier
     /// one): removed at exit. Bridges that existed unmarked are used and kept.
     bridges: Vec<String>,
-    /// Interface index of each linux bridge, resolved once at start.
-    pub bridge_index: HashMap<String, u32>,
+    /// Each linux bridge's index and the MAC its veth ports get, resolved once at start.
+    pub linux_bridges: HashMap<String, LinuxBridge>,
     tunnels: Vec<String>,
     pub ovs: Option<Ovs>,
     ovs_bridges: Vec<String>,
@@ -66,7 +78,7 @@ impl Infrastructure {
             nl,
             host_nl,
             bridges: Vec::new(),
-            bridge_index: HashMap::new(),
+            linux_bridges: HashMap::new(),
             tunnels: Vec::new(),
             ovs: None,
             ovs_bridges: Vec::new(),
@@ -109,7 +121,10 @@ impl Infrastructure {
             }
         }
         for b in cfg.bridges.values().filter(|b| b.mode == BridgeMode::Linux) {
-            self.bridge_index.insert(b.name.clone(), self.nl.index_of(&b.name).await?);
+            let Some(l) = self.nl.link_by_name(&b.name).await? else {
+                bail!("bridge {} disappeared while conlink was starting", b.name);
+            };
+            self.linux_bridges.insert(b.name.clone(), LinuxBridge { index: l.index, port_mac: l.mac });
         }
         self.forwarding.add_sources(cfg, &self.nl).await?;
         self.create_tunnels(cfg).await?;
@@ -135,6 +150,11 @@ impl Infrastructure {
             Some(l) => is_marked(l, label, Made::Bridge),
         };
         if owned {
+            // Its MAC as set by hand: the kernel then no longer recomputes it from every
+            // port's MAC at each port change (its veth ports share it, see LinuxBridge).
+            if let Some(mac) = self.nl.link_by_name(name).await?.and_then(|l| l.mac) {
+                self.nl.set_mac(name, mac).await?;
+            }
             self.bridges.push(name.to_string());
         } else {
             info!(bridge = %name, "using an existing bridge conlink did not make; it is kept at exit");
@@ -164,7 +184,7 @@ impl Infrastructure {
         let nl = &self.nl;
         for (i, t) in cfg.tunnels.iter().enumerate() {
             let name = t.dev_name();
-            let Some(master) = self.bridge_index.get(&t.bridge).copied() else {
+            let Some(master) = self.linux_bridges.get(&t.bridge).map(|b| b.index) else {
                 bail!("/tunnels/{i}: bridge {} is not a linux bridge conlink created", t.bridge);
             };
             // Leftovers of an earlier run are replaced, not fatal; nothing else is.

@@ -14,7 +14,7 @@ use super::namespace::check_netns_name;
 use super::ownership::{label_of, mark, Made};
 use super::state::State;
 use super::tracker::LinkState;
-use crate::engine::{node_id, ContainerInfo, Engine, EngineKind, NetnsRuntime};
+use crate::engine::{ContainerInfo, Engine, EngineKind, NetnsRuntime};
 use crate::plan::{commands_for, plan_container};
 
 /// Nodes linked at the same time.
@@ -114,8 +114,8 @@ fn print_node_summary(state: &State, nodes: &[ContainerInfo]) {
                 format!("{}{}{}", l.dev, if ips.is_empty() { "" } else { " " }, ips)
             })
             .collect();
-        let status = match tracker.containers().find(|(id, _)| **id == node_id(&node.name)) {
-            Some((_, r)) if r.links.iter().all(|l| l.state == LinkState::Connected) => "up",
+        let status = match tracker.container(&node.id) {
+            Some(r) if r.links.iter().all(|l| l.state == LinkState::Connected) => "up",
             Some(_) => "FAILED",
             None => "no links",
         };

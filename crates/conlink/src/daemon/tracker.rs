@@ -127,6 +127,10 @@ impl Tracker {
         self.containers.remove(id)
     }
 
+    pub fn container(&self, id: &str) -> Option<&ContainerRecord> {
+        self.containers.get(id)
+    }
+
     pub fn containers(&self) -> impl Iterator<Item = (&String, &ContainerRecord)> {
         self.containers.iter()
     }

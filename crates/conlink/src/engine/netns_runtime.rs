@@ -2,6 +2,7 @@
 //! conlink creates (`/run/netns/NAME`, so `ip netns exec NAME …` enters them) and
 //! runs commands in. The nodes are fixed by the config: there are no events.
 
+use std::collections::HashMap;
 use std::os::fd::AsRawFd;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -12,7 +13,7 @@ use tokio::process::{Child, Command};
 use tracing::{info, warn};
 
 use conlink_config::Node;
-use conlink_kernel::{Netns, Nl};
+use conlink_kernel::{Netns, Nl, NlSocket};
 
 use super::error::EngineError;
 use super::interface::{Engine, EventStream, LineSink};
@@ -36,6 +37,8 @@ struct RunningNode {
 /// The nodes' namespaces and the commands running in them.
 pub struct NetnsRuntime {
     nodes: Vec<RunningNode>,
+    /// Index into `nodes` by node id and by name (lookups per node stay O(1) at 1000 nodes).
+    by_key: HashMap<String, usize>,
     children: Mutex<Vec<Child>>,
 }
 
@@ -51,7 +54,8 @@ impl NetnsRuntime {
         mark: &str,
         may_replace: &(dyn Fn(Option<&str>) -> Result<(), String> + Sync),
     ) -> anyhow::Result<NetnsRuntime> {
-        let mut runtime = NetnsRuntime { nodes: Vec::new(), children: Mutex::new(Vec::new()) };
+        let mut runtime =
+            NetnsRuntime { nodes: Vec::new(), by_key: HashMap::new(), children: Mutex::new(Vec::new()) };
         let results: Vec<_> = futures::stream::iter(nodes)
             .map(|node| create_node(node, mark, may_replace))
             .buffered(NODES_CREATED_AT_ONCE)
@@ -60,7 +64,11 @@ impl NetnsRuntime {
         let mut failed = None;
         for (node, r) in nodes.iter().zip(results) {
             match r {
-                Ok(n) => runtime.nodes.push(n),
+                Ok(n) => {
+                    runtime.by_key.insert(node_id(&n.name), runtime.nodes.len());
+                    runtime.by_key.insert(n.name.clone(), runtime.nodes.len());
+                    runtime.nodes.push(n);
+                }
                 Err(e) => failed = failed.or(Some((node, e))),
             }
         }
@@ -87,7 +95,7 @@ impl NetnsRuntime {
     }
 
     fn node(&self, id: &str) -> Option<&RunningNode> {
-        self.nodes.iter().find(|n| node_id(&n.name) == id || n.name == id)
+        self.by_key.get(id).map(|&i| &self.nodes[i])
     }
 
     fn not_found(id: &str) -> EngineError {
@@ -172,20 +180,20 @@ async fn create_node(
     }
     let name = node.name.clone();
     // Blocking syscalls (unshare, mount): off the runtime's workers, several at once.
-    let netns = tokio::task::spawn_blocking(move || {
+    let (netns, socket) = tokio::task::spawn_blocking(move || {
         Netns::create_named_with(&name, || {
             // Interfaces run IPv6 only where a link has an IPv6 address (as engines do
             // for network_mode: none containers): no autoconf multicast from the rest.
             if let Err(e) = conlink_kernel::no_ipv6_on_new_links_here() {
                 warn!(node = %name, "links without IPv6 addresses keep IPv6 autoconfiguration: {e}");
             }
-            Ok(())
+            // Its netlink socket while this thread is inside: no second thread enters it.
+            NlSocket::open_here()
         })
     })
     .await??;
-    let nl = Nl::connect(&netns).await?;
-    nl.set_alias("lo", mark).await?;
-    nl.set_up("lo", true).await?;
+    let nl = Nl::from_socket(socket, &netns)?;
+    nl.set_alias_and_up("lo", mark).await?;
     Ok(RunningNode { name: node.name.clone(), netns })
 }
 

@@ -44,10 +44,10 @@ pub(super) async fn veth(
     let (container, ns, inner) = (target.name, target.ns, target.nl);
     let kerr = kernel_err(container, p);
     let outer = p.outer.as_deref().expect("planner names every veth outer end");
-    let master = match (p.bridge_mode, &p.bridge) {
+    let bridge = match (p.bridge_mode, &p.bridge) {
         (Some(BridgeMode::Linux), Some(b)) => Some(
             *side
-                .bridge_index
+                .linux_bridges
                 .get(b)
                 .ok_or_else(|| unusable(container, p, format!("bridge {b} does not exist")))?,
         ),
@@ -58,7 +58,8 @@ pub(super) async fn veth(
     let mut req = VethRequest::new(outer, &p.dev, ns);
     req.inner_mac = p.mac.map(|m| m.0);
     req.mtu = p.mtu;
-    req.master = master;
+    req.master = bridge.map(|b| b.index);
+    req.outer_mac = bridge.and_then(|b| b.port_mac);
     req.outer_up = true;
     req.outer_group = Some(OUTER_GROUP);
     req.inner_group = Some(INNER_GROUP);

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use conlink_kernel::{KernelError, Netns, Nl, Ovs};
 use thiserror::Error;
 
+use crate::daemon::infra::LinuxBridge;
 use crate::plan::PlannedLink;
 
 pub use crate::daemon::ownership::{INNER_GROUP, OUTER_GROUP};
@@ -25,8 +26,8 @@ pub enum LinkError {
 /// conlink's side of every link: its namespace, bridges and the host namespace.
 pub struct BridgeSide<'a> {
     pub nl: &'a Nl,
-    /// Interface index of each linux bridge, resolved once at start.
-    pub bridge_index: &'a HashMap<String, u32>,
+    /// Each linux bridge's index and port MAC, resolved once at start.
+    pub linux_bridges: &'a HashMap<String, LinuxBridge>,
     /// Namespace holding the parents of *vlan/*vtap links (opened only when needed).
     pub host: Option<&'a Nl>,
     /// Open vSwitch, when there are ovs bridges.
