@@ -17,6 +17,10 @@
 # BENCH_TMPFS_NETNS=1: run in a private mount namespace whose /run/netns is a tmpfs
 # (what /run is on standard distributions; on this project's VMs /run is ext4, where
 # creating 1000 namespace files costs ~0.3 s more). Nothing of it outlives the run.
+# BENCH_FLOOR_DELETE=1: before the SIGTERM, delete conlink's outer ends with iproute2
+# itself (`ip -n BRNS link del group 25452`, the one request conlink's shutdown
+# sends) and print its time as floor_delete_ms: the kernel's cost of removing the
+# links, which no shutdown can undercut. shutdown_ms is then what remains after it.
 set -euo pipefail
 
 if [ "${BENCH_TMPFS_NETNS:-0}" = 1 ] && [ -z "${BENCH_IN_MOUNT_NS:-}" ]; then
@@ -88,6 +92,12 @@ hwm_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$PID/status")
 cpu_ms=$(awk '{print ($14 + $15) * 10}' "/proc/$PID/stat")
 grep -q "failed\|ERROR" "$WORK/conlink.log" && { grep "failed\|ERROR" "$WORK/conlink.log" | head -3 >&2; say "conlink reported errors"; }
 
+floor=
+if [ "${BENCH_FLOOR_DELETE:-0}" = 1 ]; then
+    del_t0=$(now_ns)
+    ip -n "$BRNS" link del group 25452   # conlink's OUTER_GROUP (0x636c)
+    floor=" floor_delete_ms=$(( ($(now_ns) - del_t0) / 1000000 ))"
+fi
 stop_t0=$(now_ns)
 kill -TERM "$PID"
 wait "$PID" 2>/dev/null || true
@@ -97,4 +107,4 @@ left=$(ip netns list | grep -cE "^${TAG}(br|n[0-9]+)( |$)" || true)
 [ "$left" = 0 ] || say "WARNING: $left namespaces left after conlink's exit"
 
 echo "RESULT n=$N links=$(( N * LINKS )) connected_ms=$connected_ms wall_ms=$(( (ping_t1 - spawn) / 1000000 ))" \
-    "ping_ms=$(( (ping_t1 - ping_t0) / 1000000 )) cpu_ms=$cpu_ms hwm_kb=$hwm_kb shutdown_ms=$(( (stop_t1 - stop_t0) / 1000000 ))"
+    "ping_ms=$(( (ping_t1 - ping_t0) / 1000000 )) cpu_ms=$cpu_ms hwm_kb=$hwm_kb shutdown_ms=$(( (stop_t1 - stop_t0) / 1000000 ))$floor"
