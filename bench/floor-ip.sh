@@ -22,7 +22,7 @@ N=${1:?N}
 LINKS=${2:-1}
 TAG=fi$(( $$ % 100000 ))
 BR=${TAG}br
-GROUP=25452
+GROUP=25452   # conlink's OUTER_GROUP (0x636c), as in bench/netns-run.sh
 WORK=$(mktemp -d /tmp/conlink-floor-ip.XXXXXX)
 
 say() { echo "floor-ip: $*" >&2; }
@@ -48,8 +48,9 @@ t0=$(now_ns)
 ip -batch "$WORK/ns"
 ns_ms=$(ms_since "$t0")
 
-# Not timed: conlink sets these defaults with one /proc write per namespace, ip
-# needs a process for each. With them, new veth ends run no IPv6 (as in conlink).
+# Not timed: the bridges (a few ms in conlink too) and the IPv6 defaults, which
+# conlink sets with one /proc write per namespace and ip needs a process for. With
+# them, new veth ends run no IPv6 (as in conlink).
 {
     echo "link add s1 type bridge mcast_snooping 0"
     echo "link set s1 up"
@@ -64,7 +65,9 @@ mac2=$( [ "$LINKS" = 2 ] && ip -n "$BR" -br link show s2 | awk '{print $3}' || t
 
 for i in $(seq 1 "$N"); do
     echo "link add o$i address $mac1 group $GROUP master s1 up type veth peer name eth0 netns ${TAG}n$i"
-    [ "$LINKS" = 2 ] && echo "link add p$i address $mac2 group $GROUP master s2 up type veth peer name eth1 netns ${TAG}n$i"
+    if [ "$LINKS" = 2 ]; then
+        echo "link add p$i address $mac2 group $GROUP master s2 up type veth peer name eth1 netns ${TAG}n$i"
+    fi
 done >"$WORK/links"
 for i in $(seq 1 "$N"); do
     {
